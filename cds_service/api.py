@@ -1,0 +1,81 @@
+"""The CDS Hooks endpoints: discovery, service calls and feedback (CONFORMANCE.md "Wire")."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, g, request
+
+from cds_service.errors import BadRequest, NotFound
+from cds_service.protocol import check_feedback, check_request
+from cds_service.runtime import runtime
+from hooks import SERVICES, HookService
+
+bp = Blueprint("cds", __name__)
+
+# hookInstance is client-chosen text; only id-shaped values are worth logging.
+_LOGGABLE_ID = re.compile(r"^[A-Za-z0-9\-_.:]{1,64}$")
+
+
+@bp.get("/cds-services")
+def discovery() -> dict[str, Any]:
+    """List the B-ALL services with their prefetch templates."""
+    _authenticate()
+    return {"services": [service.definition for service in SERVICES.values()]}
+
+
+@bp.post("/cds-services/<service_id>")
+def call_service(service_id: str) -> dict[str, Any]:
+    """Run one hook call and answer with cards."""
+    _authenticate()
+    service = _service(service_id)
+    body = check_request(_read_json(), service.hook)
+    if _LOGGABLE_ID.match(body["hookInstance"]):
+        g.hook_instance = body["hookInstance"]
+    return service.handle(body, runtime())
+
+
+@bp.post("/cds-services/<service_id>/feedback")
+def feedback(service_id: str) -> dict[str, Any]:
+    """Store what the clinician did with our cards; the same item twice is stored once."""
+    _authenticate()
+    _service(service_id)
+    items = check_feedback(_read_json())["feedback"]
+    rt = runtime()
+    stored = rt.store.record_feedback(service_id, items, received_at=datetime.now(UTC))
+    g.step_codes = None
+    g.feedback_stored = stored
+    return {}
+
+
+@bp.get("/healthz")
+def healthz() -> dict[str, Any]:
+    """Report liveness and the knowledge version (no auth: it says nothing about patients)."""
+    return {"status": "ok", "knowledgeVersion": runtime().knowledge.version}
+
+
+def _service(service_id: str) -> HookService:
+    service = SERVICES.get(service_id)
+    if service is None:
+        raise NotFound("No CDS service with this id.", expression=["id"])
+    return service
+
+
+def _authenticate() -> None:
+    rt = runtime()
+    if rt.settings["AUTH"] == "off":
+        return
+    # aud must be the exact URL the EHR called, as seen from outside any proxy.
+    audience = rt.public_base_url + request.path
+    g.jwt_claims = rt.verifier.verify(request.headers.get("Authorization"), audience)
+
+
+def _read_json() -> Any:
+    raw = request.get_data(cache=False)  # werkzeug enforces MAX_CONTENT_LENGTH (413)
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        raise BadRequest("The request body is not valid JSON.", expression=["$"]) from None
