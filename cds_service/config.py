@@ -71,6 +71,7 @@ LOCAL_PROFILE: dict[str, Any] = {
     },
     "CORS_ORIGINS": ["*"],
     "FHIR_ALLOWED_HOSTS": ["127.0.0.1", "localhost", "[::1]"],
+    "SMART_CLIENT_ID": "b-all-viewer-local",
     "SMART_ALLOWED_ISS_HOSTS": ["127.0.0.1", "localhost"],
     "DATABASE_URL": f"sqlite:///{PROJECT_DIR / 'var' / 'feedback.sqlite3'}",
 }

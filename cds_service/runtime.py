@@ -12,9 +12,11 @@ from flask import current_app
 
 from cds_service.auth import JwtVerifier, load_issuers, make_replay_cache
 from cds_service.feedback import FeedbackStore
+from cds_service.fhir.medications import MedicationTable, load_medication_table
 from cds_service.fhir.prefetch import FhirFetcher
 from cds_service.pathway.knowledge import Knowledge
 from cds_service.pathway.loader import check_card_templates, load_knowledge
+from cds_service.pathway.order_rules.config import order_config
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,7 @@ class Runtime:
 
     settings: Mapping[str, Any]
     knowledge: Knowledge
+    medications: MedicationTable
     verifier: JwtVerifier
     fetcher: FhirFetcher
     store: FeedbackStore
@@ -51,8 +54,11 @@ def build_runtime(
     """Load and validate everything a broken deployment should fail on before serving a request."""
     from cards import template_codes
 
-    knowledge = load_knowledge(Path(settings["KNOWLEDGE_DIR"]))
+    knowledge_dir = Path(settings["KNOWLEDGE_DIR"])
+    knowledge = load_knowledge(knowledge_dir)
     check_card_templates(knowledge, template_codes())
+    order_config(knowledge)  # the order checks' codes and limits must all be there
+    medications = load_medication_table(knowledge_dir / "medications.toml")
     verifier = JwtVerifier(
         load_issuers(settings),
         replay=make_replay_cache(settings),
@@ -62,6 +68,7 @@ def build_runtime(
     return Runtime(
         settings=settings,
         knowledge=knowledge,
+        medications=medications,
         verifier=verifier,
         fetcher=FhirFetcher.from_settings(settings),
         store=FeedbackStore(str(settings["DATABASE_URL"])),

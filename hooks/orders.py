@@ -22,7 +22,7 @@ def handle_orders(request: Mapping[str, Any], rt: Runtime, service_id: str) -> d
     pathway = evaluate(facts, rt.knowledge)
     position = next((f.step for f in pathway if f.kind == "position"), None)
     context = request["context"]
-    drafts = read_drafts(context.get("draftOrders"), context.get("selections"))
+    drafts = read_drafts(context.get("draftOrders"), context.get("selections"), rt.medications)
     # The gap steps count too: the standard-risk blinatumomab gap makes blinatumomab on-pathway.
     findings = check_orders(
         facts, drafts, rt.knowledge, position, active_steps={f.step for f in pathway}

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING, Any
 from flask import g
 
 from cards import CardContext, build_cards
+from cds_service.fhir.medications import ingredients_of
 from cds_service.fhir.normalize import normalize
-from cds_service.fhir.prefetch import resolve_prefetch
+from cds_service.fhir.prefetch import FhirFetcher, resolve_prefetch
 from cds_service.pathway.facts import PatientFacts
 from cds_service.pathway.findings import Finding
 from hooks.prefetch import PATHWAY_PREFETCH, REQUIRED_KEYS
@@ -18,13 +19,19 @@ if TYPE_CHECKING:
     from cds_service.runtime import Runtime
 
 
-def patient_facts(request: Mapping[str, Any], rt: Runtime) -> PatientFacts:
+def patient_facts(
+    request: Mapping[str, Any], rt: Runtime, fetcher: FhirFetcher | None = None
+) -> PatientFacts:
     """Resolve the prefetch (fetching what is missing) and read the child's facts from it."""
     prefetched = resolve_prefetch(
-        PATHWAY_PREFETCH, request, required=REQUIRED_KEYS, fetcher=rt.fetcher
+        PATHWAY_PREFETCH, request, required=REQUIRED_KEYS, fetcher=fetcher or rt.fetcher
     )
     result = normalize(
-        prefetched.resources, rt.knowledge, rt.today(), unavailable=prefetched.unavailable
+        prefetched.resources,
+        rt.knowledge,
+        rt.today(),
+        unavailable=prefetched.unavailable,
+        ingredients_of=lambda resource: ingredients_of(resource, rt.medications),
     )
     return result.facts
 

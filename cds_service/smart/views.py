@@ -18,14 +18,13 @@ from flask import Blueprint, Flask, current_app, redirect, render_template, requ
 from werkzeug.wrappers import Response
 
 from cds_service.errors import PreconditionFailed
-from cds_service.fhir.normalize import normalize
-from cds_service.fhir.prefetch import FhirFetcher, resolve_prefetch
+from cds_service.fhir.prefetch import FhirFetcher
 from cds_service.runtime import runtime
 from cds_service.smart import oauth
 from cds_service.smart.diagram import LANE_STEPS, render_pathway_svg
 from cds_service.smart.page import page_model
 from cds_service.smart.sessions import SessionStore, make_session_store
-from hooks.prefetch import PATHWAY_PREFETCH, REQUIRED_KEYS
+from hooks.pipeline import patient_facts
 
 bp = Blueprint("smart", __name__, url_prefix="/smart", template_folder="templates")
 log = logging.getLogger("cds_service.smart")
@@ -151,7 +150,8 @@ def viewer() -> tuple[str, int]:
     entry = smart.store.get("session:" + str(session.get("viewer", "")))
     if entry is None:
         return _error("Your viewer session has expired. Open the viewer again from the EHR.", 401)
-    fake_call = {
+    # The viewer reads the chart exactly as a hook call without prefetch would.
+    as_hook_call = {
         "hook": "patient-view",
         "hookInstance": "smart-viewer",
         "fhirServer": entry["iss"],
@@ -159,12 +159,9 @@ def viewer() -> tuple[str, int]:
         "context": {"patientId": entry["patient"]},
     }
     try:
-        data = resolve_prefetch(
-            PATHWAY_PREFETCH, fake_call, required=REQUIRED_KEYS, fetcher=smart.fetcher
-        )
+        facts = patient_facts(as_hook_call, rt, fetcher=smart.fetcher)
     except PreconditionFailed:
         return _error("The EHR's FHIR server could not be read. Try again in a moment.", 502)
-    facts = normalize(data.resources, rt.knowledge, rt.today(), unavailable=data.unavailable).facts
     model = page_model(facts, rt.knowledge, emphasised=entry.get("step"))
     svg = render_pathway_svg(model.displays, model.position, model.emphasised)
     return render_template("viewer.html", page=model, svg=svg, map_steps=LANE_STEPS), 200

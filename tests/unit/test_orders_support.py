@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pytest
+
 from cds_service.config import DEFAULTS
+from cds_service.errors import ConfigError
 from cds_service.fhir.drafts import read_drafts
 from cds_service.pathway.facts import Fact, PatientFacts
 from cds_service.pathway.findings import Finding
@@ -60,7 +63,13 @@ def knowledge(**thresholds: float) -> Knowledge:
                 "relapse-mrd-positive", "multiple-relapse-refractory"
             ),
         },
-        thresholds={"infant_age_months": 12, "mrd_positive_percent": 0.01, **thresholds},
+        thresholds={
+            "infant_age_months": 12,
+            "mrd_positive_percent": 0.01,
+            "order_dose_tolerance": 0.10,
+            "order_infant_hct_min_age_months": 6,
+            **thresholds,
+        },
         steps={
             "order-off-pathway": StepDef("order-off-pathway", "order", "x", "info", ("NCCN",)),
         },
@@ -184,3 +193,20 @@ def test_shipped_thresholds_match_clinical_values() -> None:
     config = order_config(load_knowledge(DEFAULTS["KNOWLEDGE_DIR"]))
     assert (config.dose_tolerance, config.infant_hct_min_months) == (0.10, 6)
     assert not config.sign_shows_info
+
+
+@pytest.mark.parametrize(
+    "missing", ["order-route-intrathecal", "order-hct", "order_dose_tolerance"]
+)
+def test_knowledge_without_an_order_code_list_or_limit_is_refused(missing: str) -> None:
+    # A missing list would silently switch a safety check off: it must stop the start instead.
+    base = knowledge()
+    broken = Knowledge(
+        version=base.version,
+        value_sets={k: v for k, v in base.value_sets.items() if k != missing},
+        thresholds={k: v for k, v in base.thresholds.items() if k != missing},
+        steps=base.steps,
+        evidence=base.evidence,
+    )
+    with pytest.raises(ConfigError, match=missing):
+        order_config(broken)

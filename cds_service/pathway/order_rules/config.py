@@ -3,8 +3,8 @@
 Keys (``knowledge/orders.toml`` unless noted): value sets ``order-hct``, ``order-tbi``,
 ``order-local-therapy``, ``order-route-intrathecal`` and ``order-off-pathway.<ingredient>``;
 thresholds ``order_*``, plus the shared ``infant_age_months`` and ``mrd_positive_percent``
-(thresholds.toml). A missing value set disables its check (no codes, nothing matches); a missing
-threshold falls back to the CLINICAL.md value below.
+(thresholds.toml). Every one is required: a missing code list would silently switch a safety check
+off, so ``order_config`` refuses it and the service checks this at start-up.
 """
 
 from __future__ import annotations
@@ -12,16 +12,19 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from cds_service.errors import ConfigError
 from cds_service.pathway.knowledge import Knowledge
 
 OFF_PATHWAY_PREFIX = "order-off-pathway."
-_DEFAULTS = {
-    "order_dose_tolerance": 0.10,
-    "order_infant_hct_min_age_months": 6.0,
-    "infant_age_months": 12.0,
-    "mrd_positive_percent": 0.01,
-    "order_sign_shows_info": 0.0,
-}
+REQUIRED_VALUE_SETS = ("order-hct", "order-tbi", "order-local-therapy", "order-route-intrathecal")
+REQUIRED_THRESHOLDS = (
+    "order_dose_tolerance",
+    "order_infant_hct_min_age_months",
+    "infant_age_months",
+    "mrd_positive_percent",
+)
+# A policy switch, not a clinical limit: info-only order cards at order-sign (orders.py docstring).
+_OPTIONAL_THRESHOLDS = {"order_sign_shows_info": 0.0}
 
 CodeSet = frozenset[tuple[str, str]]
 
@@ -43,13 +46,18 @@ class OrderConfig:
 
 
 def order_config(knowledge: Knowledge) -> OrderConfig:
-    """Read the order checks' codes and limits from the knowledge."""
+    """Read the order checks' codes and limits from the knowledge; ConfigError if any is missing."""
+    missing = [n for n in REQUIRED_VALUE_SETS if not knowledge.value_sets.get(n)] + [
+        n for n in REQUIRED_THRESHOLDS if n not in knowledge.thresholds
+    ]
+    if missing:
+        raise ConfigError(f"order checks: missing value sets or thresholds: {', '.join(missing)}")
 
     def codes(name: str) -> CodeSet:
-        return frozenset((c.system, c.code) for c in knowledge.value_sets.get(name, ()))
+        return frozenset((c.system, c.code) for c in knowledge.value_sets[name])
 
     def limit(name: str) -> float:
-        return float(knowledge.thresholds.get(name, _DEFAULTS[name]))
+        return float(knowledge.thresholds.get(name, _OPTIONAL_THRESHOLDS.get(name, 0.0)))
 
     listed_by = {
         name.removeprefix(OFF_PATHWAY_PREFIX): frozenset(c.code for c in value_set)
