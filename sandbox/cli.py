@@ -43,6 +43,9 @@ def main(
             return _list(out, load())
         if args.command == "fhir-server":
             return _serve(args, out)
+        if args.command == "token":
+            print(ehr.sign_jwt(args.audience), file=out)
+            return 0
         scenario = _scenario_for(load(), args.patient, args.hook)
         return _call(
             args, scenario, out, session or requests.Session(), today or date.today(), patients
@@ -75,6 +78,10 @@ def _parser() -> argparse.ArgumentParser:
     call.add_argument("--url", default=ehr.DEFAULT_SERVICE_URL, help="CDS service base URL")
     call.add_argument("--fhir-url", default=ehr.DEFAULT_FHIR_URL, help="FHIR server to announce")
     call.add_argument("--json", action="store_true", help="print the raw response")
+    token = commands.add_parser(
+        "token", help="print a dev-EHR JWT for one URL (e.g. to curl the local service)"
+    )
+    token.add_argument("audience", metavar="URL", help="the exact URL the token is for")
     serve = commands.add_parser("fhir-server", help="serve the local FHIR R4 + SMART endpoint")
     serve.add_argument("--port", type=int, default=8081)
     serve.add_argument("--host", default="127.0.0.1")

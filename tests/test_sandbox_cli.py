@@ -432,3 +432,18 @@ def test_fhir_server_command_registers_the_named_clients(monkeypatch: pytest.Mon
     state = served["app"].extensions["sandbox_smart"]
     assert (served["port"], served["threaded"]) == (9999, True)
     assert state.clients == {"viewer": None, "vault": "s3cret"}
+
+
+def test_token_command_prints_a_dev_jwt_for_the_url() -> None:
+    import io
+
+    import jwt as pyjwt
+
+    from cds_service.config import DEV_ISSUER
+    from sandbox import cli
+
+    out = io.StringIO()
+    assert cli.main(["token", "http://127.0.0.1:8080/cds-services"], out=out) == 0
+    claims = pyjwt.decode(out.getvalue().strip(), options={"verify_signature": False})
+    assert claims["aud"] == "http://127.0.0.1:8080/cds-services"
+    assert claims["iss"] == DEV_ISSUER
