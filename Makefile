@@ -29,6 +29,7 @@ fuzz: $(STAMP)
 
 load: $(STAMP)
 	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.load --postgres
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -38,6 +38,7 @@ def _serve(overrides: dict[str, Any], threads: int) -> int:
     from gunicorn.app.base import BaseApplication
 
     from cds_service import create_app
+    from cds_service.gunicorn_conf import post_worker_init
 
     app = create_app(overrides)
     bind = f"{app.config['HOST']}:{app.config['PORT']}"
@@ -48,6 +49,7 @@ def _serve(overrides: dict[str, Any], threads: int) -> int:
             self.cfg.set("bind", bind)
             self.cfg.set("workers", 1)
             self.cfg.set("threads", threads)
+            self.cfg.set("post_worker_init", post_worker_init)
             self.cfg.set("accesslog", None)
 
         def load(self) -> Any:

@@ -41,6 +41,8 @@ DEFAULTS: dict[str, Any] = {
     "FHIR_TIMEOUT_SECONDS": 2.0,
     "FHIR_MAX_WORKERS": 8,
     "FHIR_MAX_PAGES": 10,
+    # _count asked of searches built from prefetch templates (a server may page smaller).
+    "FHIR_PAGE_SIZE": 1000,
     "FHIR_MAX_RESPONSE_BYTES": 20_000_000,
     "FHIR_ALLOWED_HOSTS": [],
     "DATABASE_URL": "",
@@ -146,5 +148,7 @@ def _coerce(name: str, raw: str, default: Any) -> Any:
 def _check(settings: Mapping[str, Any]) -> None:
     if settings["AUTH"] not in ("required", "off"):
         raise ConfigError("CDS_AUTH must be 'required' or 'off'")
-    if settings["FHIR_TIMEOUT_SECONDS"] <= 0 or settings["MAX_REQUEST_BYTES"] <= 0:
-        raise ConfigError("CDS_FHIR_TIMEOUT_SECONDS and CDS_MAX_REQUEST_BYTES must be positive")
+    positive = ("FHIR_TIMEOUT_SECONDS", "MAX_REQUEST_BYTES", "FHIR_PAGE_SIZE", "FHIR_MAX_PAGES")
+    for name in positive:
+        if settings[name] <= 0:
+            raise ConfigError(f"CDS_{name} must be positive")

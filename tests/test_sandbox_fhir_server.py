@@ -1,86 +1,18 @@
-"""The local FHIR R4 + SMART endpoint of the sandbox, over two tiny synthetic patients."""
+"""The local FHIR R4 endpoint of the sandbox, over two tiny synthetic patients.
+
+Its SMART App Launch side (authorize, token, bearer tokens) is in test_sandbox_smart_server.py.
+"""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import itertools
-from datetime import date
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from sandbox.fhir_server import create_fhir_app
-
-TODAY = date(2026, 3, 2)
-LOINC = "http://loinc.org"
-OBS_CAT = "http://terminology.hl7.org/CodeSystem/observation-category"
-VERIFIER = "v" * 50
-CHALLENGE = (
-    base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest()).rstrip(b"=").decode()
-)
-REDIRECT = "http://127.0.0.1:5000/smart/callback"
-
-
-def _obs(oid: str, patient: str, code: str, day: str, *, category: str = "laboratory") -> dict:
-    return {
-        "resourceType": "Observation",
-        "id": oid,
-        "status": "final",
-        "category": [{"coding": [{"system": OBS_CAT, "code": category}]}],
-        "code": {"coding": [{"system": LOINC, "code": code}]},
-        "subject": {"reference": f"Patient/{patient}"},
-        "effectiveDateTime": f"{day}T08:00:00Z",
-    }
-
-
-def _bundle(*resources: dict) -> dict:
-    return {
-        "resourceType": "Bundle",
-        "type": "collection",
-        "entry": [{"resource": r} for r in resources],
-    }
-
-
-PATIENT_A = [
-    {"resourceType": "Patient", "id": "pt-a", "birthDate": "2019-05-14"},
-    {
-        "resourceType": "Condition",
-        "id": "dx-a",
-        "code": {"coding": [{"system": "http://snomed.info/sct", "code": "91857003"}]},
-        "subject": {"reference": "Patient/pt-a"},
-        "recordedDate": "2026-01-02",
-    },
-    _obs("wbc-1", "pt-a", "6690-2", "2026-01-02"),
-    _obs("wbc-2", "pt-a", "6690-2", "2026-01-20"),
-    _obs("anc-1", "pt-a", "751-8", "2026-02-25"),
-    _obs("wt-1", "pt-a", "29463-7", "2026-02-01", category="vital-signs"),
-    {**_obs("anc-0", "pt-a", "751-8", "2026-02-26"), "status": "entered-in-error"},
-    {
-        "resourceType": "MedicationRequest",
-        "id": "med-a",
-        "status": "active",
-        "intent": "order",
-        "medicationCodeableConcept": {
-            "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "282388"}]
-        },
-        "subject": {"reference": "Patient/pt-a"},
-    },
-    {
-        "resourceType": "ResearchSubject",
-        "id": "rs-a",
-        "status": "on-study",
-        "study": {"reference": "ResearchStudy/aall1731"},
-        "individual": {"reference": "Patient/pt-a"},
-    },
-]
-PATIENT_B = [
-    {"resourceType": "Patient", "id": "pt-b", "birthDate": "2025-09-01"},
-    _obs("wbc-b", "pt-b", "6690-2", "2026-02-10"),
-]
+from tests.sandbox_fhir_support import PATIENT_A, PATIENT_B, TODAY, collection_bundle, fhir_app
 
 
 @pytest.fixture
@@ -90,13 +22,7 @@ def clock() -> list[float]:
 
 @pytest.fixture
 def app(clock: list[float]) -> Flask:
-    tokens = (f"tok-{n}" for n in itertools.count(1))
-    return create_fhir_app(
-        bundles=[_bundle(*PATIENT_A), _bundle(*PATIENT_B)],
-        clients={"viewer": None, "vault": "s3cret"},
-        clock=lambda: clock[0],
-        new_token=lambda: next(tokens),
-    )
+    return fhir_app(clock)
 
 
 @pytest.fixture
@@ -231,160 +157,11 @@ def test_pathway_prefetch_queries_return_their_resource_types(client: FlaskClien
 
 def test_latency_is_injected_per_request() -> None:
     slept: list[float] = []
-    app = create_fhir_app(bundles=[_bundle(*PATIENT_B)], latency_ms=250, sleep=slept.append)
+    app = create_fhir_app(
+        bundles=[collection_bundle(*PATIENT_B)], latency_ms=250, sleep=slept.append
+    )
     app.test_client().get("/Patient/pt-b")
     assert slept == [0.25]
-
-
-def test_unknown_bearer_token_is_refused(client: FlaskClient) -> None:
-    response = client.get("/Patient/pt-a", headers={"Authorization": "Bearer made-up"})
-    assert response.status_code == 401
-    assert response.get_json(force=True)["resourceType"] == "OperationOutcome"
-
-
-# --- SMART App Launch -------------------------------------------------------------------------
-
-
-def test_smart_configuration_advertises_ehr_launch_and_pkce(client: FlaskClient) -> None:
-    config = client.get("/.well-known/smart-configuration").get_json()
-    assert config["authorization_endpoint"].endswith("/auth/authorize")
-    assert config["token_endpoint"].endswith("/auth/token")
-    assert {"launch-ehr", "client-public", "client-confidential-symmetric"} <= set(
-        config["capabilities"]
-    )
-    assert config["code_challenge_methods_supported"] == ["S256"]
-
-
-def _authorize(client: FlaskClient, **overrides: str) -> Any:
-    launch = client.get("/launch?patient=pt-a&appContext=step%3Dinduction").get_json()["launch"]
-    params = {
-        "response_type": "code",
-        "client_id": "viewer",
-        "redirect_uri": REDIRECT,
-        "state": "st-1",
-        "scope": "launch openid fhirUser patient/*.rs",
-        "launch": launch,
-        "code_challenge": CHALLENGE,
-        "code_challenge_method": "S256",
-        "aud": "http://localhost",
-        **overrides,
-    }
-    return client.get("/auth/authorize", query_string=params)
-
-
-def _code(client: FlaskClient, **overrides: str) -> str:
-    response = _authorize(client, **overrides)
-    assert response.status_code == 302
-    query = parse_qs(urlsplit(response.headers["Location"]).query)
-    assert query["state"] == ["st-1"]
-    return query["code"][0]
-
-
-def _exchange(client: FlaskClient, code: str, **overrides: str) -> Any:
-    form = {
-        "grant_type": "authorization_code",
-        "code": code,
-        "redirect_uri": REDIRECT,
-        "code_verifier": VERIFIER,
-        "client_id": "viewer",
-        **overrides,
-    }
-    return client.post("/auth/token", data=form)
-
-
-def test_authorize_then_token_gives_a_patient_bound_bearer_token(client: FlaskClient) -> None:
-    body = _exchange(client, _code(client)).get_json()
-    assert body["token_type"] == "Bearer"
-    assert (body["patient"], body["appContext"]) == ("pt-a", "step=induction")
-    assert body["scope"] == "launch patient/*.rs"  # no id_token here, so no openid/fhirUser
-    headers = {"Authorization": f"Bearer {body['access_token']}"}
-    assert client.get("/Patient/pt-a", headers=headers).status_code == 200
-
-
-@pytest.mark.parametrize(
-    "overrides",
-    [
-        {"code_verifier": "w" * 50},
-        {"redirect_uri": "http://127.0.0.1:5000/elsewhere"},
-    ],
-)
-def test_token_with_wrong_verifier_or_redirect_is_invalid_grant(
-    client: FlaskClient, overrides: dict[str, str]
-) -> None:
-    response = _exchange(client, _code(client), **overrides)
-    assert response.status_code == 400
-    assert response.get_json() == {"error": "invalid_grant"}
-
-
-def test_code_is_refused_the_second_time(client: FlaskClient) -> None:
-    code = _code(client)
-    assert _exchange(client, code).status_code == 200
-    assert _exchange(client, code).get_json() == {"error": "invalid_grant"}
-
-
-@pytest.mark.parametrize(
-    "overrides",
-    [
-        {"code_challenge_method": "plain"},
-        {"code_challenge": ""},
-        {"launch": "not-a-launch"},
-        {"state": ""},
-        {"response_type": "token"},
-        {"aud": "http://other.example/fhir"},
-    ],
-)
-def test_authorize_redirects_with_an_error_when_a_check_fails(
-    client: FlaskClient, overrides: dict[str, str]
-) -> None:
-    response = _authorize(client, **overrides)
-    assert response.status_code == 302
-    query = parse_qs(urlsplit(response.headers["Location"]).query)
-    assert "code" not in query
-    assert query["error"][0] in ("invalid_request", "unsupported_response_type")
-
-
-@pytest.mark.parametrize(
-    "overrides", [{"client_id": "stranger"}, {"redirect_uri": "javascript:alert(1)"}]
-)
-def test_authorize_never_redirects_for_unknown_client_or_bad_uri(
-    client: FlaskClient, overrides: dict[str, str]
-) -> None:
-    assert _authorize(client, **overrides).status_code == 400
-
-
-@pytest.mark.parametrize(("secret", "status"), [("s3cret", 200), ("wrong", 401)])
-def test_confidential_client_authenticates_with_basic(
-    client: FlaskClient, secret: str, status: int
-) -> None:
-    code = _code(client, client_id="vault")
-    basic = base64.b64encode(f"vault:{secret}".encode()).decode()
-    response = client.post(
-        "/auth/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": code,
-            "redirect_uri": REDIRECT,
-            "code_verifier": VERIFIER,
-        },
-        headers={"Authorization": f"Basic {basic}"},
-    )
-    assert response.status_code == status
-
-
-def test_confidential_client_without_secret_is_refused(client: FlaskClient) -> None:
-    response = _exchange(client, _code(client, client_id="vault"), client_id="vault")
-    assert response.status_code == 401
-
-
-def test_expired_token_is_refused(client: FlaskClient, clock: list[float]) -> None:
-    token = _exchange(client, _code(client)).get_json()["access_token"]
-    clock[0] += 3601
-    response = client.get("/Patient/pt-a", headers={"Authorization": f"Bearer {token}"})
-    assert response.status_code == 401
-
-
-def test_launch_for_an_unknown_patient_is_404(client: FlaskClient) -> None:
-    assert client.get("/launch?patient=nobody").status_code == 404
 
 
 def test_default_app_serves_every_sandbox_patient() -> None:
@@ -394,3 +171,15 @@ def test_default_app_serves_every_sandbox_patient() -> None:
     for name in patients.names():
         patient_id = patients.patient_id(patients.load_bundle(name, TODAY))
         assert client.get(f"/Patient/{patient_id}").status_code == 200, name
+
+
+def test_answers_what_the_cds_hooks_sandbox_asks_at_start_up(client: FlaskClient) -> None:
+    # The CDS Hooks Sandbox reads /metadata, then lists /Patient (Accept: application/json+fhir),
+    # then reads the chosen patient; an open server must answer all three without a token.
+    legacy_accept = {"Accept": "application/json+fhir"}
+    assert client.get("/metadata", headers=legacy_accept).get_json()["fhirVersion"] == "4.0.1"
+    listing = client.get("/Patient", headers=legacy_accept).get_json()
+    assert listing["resourceType"] == "Bundle"
+    assert listing["total"] >= 1
+    first = listing["entry"][0]["resource"]["id"]
+    assert client.get(f"/Patient/{first}", headers=legacy_accept).get_json()["id"] == first

@@ -10,6 +10,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
 import jwt
@@ -210,9 +211,24 @@ def _pick_key(
     return jwk
 
 
+@lru_cache(maxsize=64)
+def _cached_key(members: tuple[tuple[str, Any], ...], alg: str) -> jwt.PyJWK:
+    return jwt.PyJWK(dict(members), algorithm=alg)
+
+
+def _key_object(jwk: Mapping[str, Any], alg: str) -> jwt.PyJWK:
+    """Return the parsed public key of a JWK; parsed once per distinct key and algorithm."""
+    members = tuple(sorted(jwk.items()))
+    try:
+        hash(members)
+    except TypeError:  # an inline key with a list or dict member: parse it every time
+        return jwt.PyJWK(dict(jwk), algorithm=alg)
+    return _cached_key(members, alg)
+
+
 def _verified_claims(token: str, jwk: Mapping[str, Any], alg: str) -> dict[str, Any]:
     try:
-        key = jwt.PyJWK(dict(jwk), algorithm=alg)
+        key = _key_object(jwk, alg)
         claims: dict[str, Any] = jwt.decode(
             token,
             key=key,

@@ -16,11 +16,11 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import requests
 
-__all__ = ["FetchOutcome", "FhirFetcher", "host_allowed", "resource_type_of"]
+__all__ = ["FetchOutcome", "FhirFetcher", "host_allowed", "resource_type_of", "with_page_size"]
 
 log = logging.getLogger("cds_service.fhir")
 
@@ -29,6 +29,9 @@ FHIR_JSON = "application/fhir+json"
 _JSON_TYPES = frozenset({FHIR_JSON, "application/json", "application/json+fhir"})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _CHUNK = 64 * 1024
+# Entries per page we ask a search for: servers page at 20-50 by default, which turns years of
+# labs into dozens of sequential round trips. A server may cap it; ``next`` links still work.
+DEFAULT_PAGE_SIZE = 1000
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,20 @@ def resource_type_of(query: str) -> str:
     return query.split("?", 1)[0].split("/", 1)[0]
 
 
+def with_page_size(query: str, size: int) -> str:
+    """Add ``_count=size`` to a search query that does not name its own ``_count``.
+
+    A read (``Patient/p1``) has no pages and is returned unchanged, as is a non-positive size.
+    """
+    path, _, params = query.partition("?")
+    if size <= 0 or "/" in path.strip("/"):
+        return query
+    if any(name == "_count" for name, _ in parse_qsl(params, keep_blank_values=True)):
+        return query
+    separator = "&" if params and not params.endswith("&") else ""
+    return f"{path}?{params}{separator}_count={size}"
+
+
 def flatten(data: Any, resource_type: str) -> tuple[list[dict[str, Any]], int]:
     """Return the resources of ``resource_type`` in a Bundle or lone resource, and how many dropped.
 
@@ -130,6 +147,7 @@ class FhirFetcher:
         max_workers: int = 8,
         max_pages: int = 10,
         max_bytes: int = 20_000_000,
+        page_size: int = DEFAULT_PAGE_SIZE,
         session: requests.Session | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -137,6 +155,7 @@ class FhirFetcher:
         self.timeout = timeout
         self.max_pages = max_pages
         self.max_bytes = max_bytes
+        self.page_size = page_size
         self._clock = clock
         self._session = session if session is not None else _new_session()
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="fhir-fetch")
@@ -150,6 +169,8 @@ class FhirFetcher:
             max_workers=int(settings["FHIR_MAX_WORKERS"]),
             max_pages=int(settings["FHIR_MAX_PAGES"]),
             max_bytes=int(settings["FHIR_MAX_RESPONSE_BYTES"]),
+            # Optional until config.py lists it: older settings keep the default page size.
+            page_size=int(settings.get("FHIR_PAGE_SIZE", DEFAULT_PAGE_SIZE)),
         )
 
     def close(self) -> None:

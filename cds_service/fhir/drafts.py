@@ -170,15 +170,20 @@ def _per_day(timing: Any) -> float | None:
         frequency = _positive(repeat.get("frequency", 1))
         period = _positive(repeat.get("period"))
         # DSTU2 (the CDS Hooks Sandbox's MedicationOrder) spells it periodUnits.
-        unit = repeat.get("periodUnit") or repeat.get("periodUnits")
-        if frequency is None or period is None or unit not in _PERIOD_PER_DAY:
+        unit = _text(repeat.get("periodUnit") or repeat.get("periodUnits"))
+        if frequency is None or period is None or unit is None or unit not in _PERIOD_PER_DAY:
             return None
         return frequency / period * _PERIOD_PER_DAY[unit]
     code = timing.get("code")
     for coding in _dicts(code.get("coding")) if isinstance(code, Mapping) else []:
-        if coding.get("system") == GTS and coding.get("code") in _GTS_PER_DAY:
+        if coding.get("system") == GTS and _text(coding.get("code")) in _GTS_PER_DAY:
             return _GTS_PER_DAY[coding["code"]]
     return None
+
+
+def _text(value: Any) -> str | None:
+    """Return ``value`` if it is a string; draft JSON can carry lists or objects anywhere."""
+    return value if isinstance(value, str) else None
 
 
 def _positive(value: Any) -> float | None:

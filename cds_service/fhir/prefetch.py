@@ -21,6 +21,7 @@ from cds_service.fhir.client import (
     flatten,
     next_link,
     resource_type_of,
+    with_page_size,
 )
 
 __all__ = ["FetchOutcome", "FhirFetcher", "PrefetchResult", "render_template", "resolve_prefetch"]
@@ -122,7 +123,8 @@ def resolve_prefetch(
     fetcher: FhirFetcher,
 ) -> PrefetchResult:
     """Resolve every template key from the request's prefetch, fetching what is missing."""
-    plan = _plan(templates, request.get("prefetch") or {}, request.get("context") or {})
+    prefetch, context = request.get("prefetch") or {}, request.get("context") or {}
+    plan = _plan(templates, prefetch, context, fetcher.page_size)
     outcomes = _fetch(fetcher, request, plan.queries, templates)
     resources, lost, skipped = plan.resources, set(plan.lost), plan.skipped
     for key, outcome in outcomes.items():
@@ -154,7 +156,10 @@ class _Plan:
 
 
 def _plan(
-    templates: Mapping[str, str], prefetch: Mapping[str, Any], context: Mapping[str, Any]
+    templates: Mapping[str, str],
+    prefetch: Mapping[str, Any],
+    context: Mapping[str, Any],
+    page_size: int,
 ) -> _Plan:
     resources: dict[str, list[dict[str, Any]]] = {key: [] for key in templates}
     queries: dict[str, str] = {}
@@ -176,7 +181,9 @@ def _plan(
         if query is None:
             lost.add(key)  # nothing to ask the server: unobtainable
         else:
-            queries[key] = query
+            # Large pages: one key's pages are fetched one after another (a ``next`` link is
+            # followed as the server wrote it, so this applies to the first page only).
+            queries[key] = with_page_size(query, page_size)
     return _Plan(resources, queries, frozenset(lost), skipped)
 
 

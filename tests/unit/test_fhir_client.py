@@ -15,7 +15,7 @@ import pytest
 import responses
 
 from cds_service.config import load_config
-from cds_service.fhir.client import FhirFetcher, host_allowed
+from cds_service.fhir.client import DEFAULT_PAGE_SIZE, FhirFetcher, host_allowed, with_page_size
 
 FHIR = "https://fhir.test.example/r4"
 TOKEN = "secret-access-token-123"
@@ -76,6 +76,27 @@ def test_host_allowed_only_on_exact_host_or_host_port(
     url: str, allowed: list[str], expected: bool
 ) -> None:
     assert host_allowed(url, allowed) is expected
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("Observation?patient=p1", "Observation?patient=p1&_count=1000"),
+        ("Observation", "Observation?_count=1000"),
+        ("Observation?", "Observation?_count=1000"),
+        ("Observation?patient=p1&", "Observation?patient=p1&_count=1000"),
+        ("Observation?patient=p1&_count=20", "Observation?patient=p1&_count=20"),
+        ("Observation?_count=5&patient=p1", "Observation?_count=5&patient=p1"),
+        ("Patient/p1", "Patient/p1"),
+        ("Practitioner/dr1", "Practitioner/dr1"),
+    ],
+)
+def test_page_size_is_added_to_searches_only(query: str, expected: str) -> None:
+    assert with_page_size(query, 1000) == expected
+
+
+def test_zero_page_size_leaves_the_query_alone() -> None:
+    assert with_page_size("Observation?patient=p1", 0) == "Observation?patient=p1"
 
 
 def test_search_keeps_only_the_template_type(
@@ -264,6 +285,7 @@ def test_from_settings_reads_the_fhir_settings() -> None:
         4,
         1000,
     )
+    assert made.page_size == DEFAULT_PAGE_SIZE
 
 
 def test_token_never_reaches_the_logs(

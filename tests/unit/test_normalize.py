@@ -286,10 +286,14 @@ def test_a_big_chart_validates_only_the_relevant_observations(
     assert found.wbc_at_diagnosis.value == 12
 
 
+def invalid(resource: dict[str, Any]) -> dict[str, Any]:
+    """Return the resource made invalid R4 in a field no reader looks at."""
+    resource["issued"] = "not-an-instant"
+    return resource
+
+
 def test_an_invalid_relevant_resource_is_skipped_and_counted(knowledge: Knowledge) -> None:
-    broken = fb.quantity_obs(fb.WBC, DX, 75, "10*3/uL")
-    broken["status"] = "final"
-    broken["valueQuantity"]["value"] = "seventy-five"
+    broken = invalid(fb.quantity_obs(fb.WBC, DX, 75, "10*3/uL"))
     irrelevant_broken = {"resourceType": "Observation", "status": "final", "code": "nonsense"}
     result = normalize(
         fb.chart(
@@ -300,6 +304,92 @@ def test_an_invalid_relevant_resource_is_skipped_and_counted(knowledge: Knowledg
     )
     assert result.skipped == 1
     assert not result.facts.wbc_at_diagnosis.known
+
+
+def count_validations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the id of every resource validated from now on."""
+    calls: list[str] = []
+    real = common.parse_resource
+
+    def counting(data: Any) -> Any:
+        calls.append(data.get("id"))
+        return real(data)
+
+    monkeypatch.setattr(common, "parse_resource", counting)
+    return calls
+
+
+def test_only_the_count_a_reader_picks_is_validated(
+    knowledge: Knowledge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    week = [
+        fb.quantity_obs(fb.ANC, TODAY - timedelta(days=d), 1.0 + d, "10*3/uL") for d in range(6)
+    ]
+    calls = count_validations(monkeypatch)
+
+    found = facts_of(knowledge, observations=week)
+
+    assert found.anc.value == 1.0
+    assert [c for c in calls if c.startswith("obs-")] == [week[0]["id"]]
+
+
+def test_an_invalid_latest_count_is_skipped_and_the_next_valid_one_read(
+    knowledge: Knowledge,
+) -> None:
+    latest = invalid(fb.quantity_obs(fb.ANC, TODAY, 0.2, "10*3/uL"))
+    earlier = fb.quantity_obs(fb.ANC, TODAY - timedelta(days=2), 0.9, "10*3/uL")
+
+    result = normalize(
+        fb.chart(BORN, conditions=[fb.condition(onset=DX)], observations=[latest, earlier]),
+        knowledge,
+        TODAY,
+    )
+
+    assert result.facts.anc.value == 0.9
+    assert result.facts.anc.sources[0].reference == f"Observation/{earlier['id']}"
+    assert result.skipped == 1
+
+
+def test_an_invalid_nearest_wbc_is_skipped_and_the_next_nearest_read(
+    knowledge: Knowledge,
+) -> None:
+    nearest = invalid(fb.quantity_obs(fb.WBC, DX, 75, "10*3/uL"))
+    next_nearest = fb.quantity_obs(fb.WBC, DX + timedelta(days=3), 12, "10*3/uL")
+    farther = fb.quantity_obs(fb.WBC, DX - timedelta(days=9), 60, "10*3/uL")
+
+    result = normalize(
+        fb.chart(
+            BORN,
+            conditions=[fb.condition(onset=DX)],
+            observations=[farther, nearest, next_nearest],
+        ),
+        knowledge,
+        TODAY,
+    )
+
+    assert result.facts.wbc_at_diagnosis.value == 12
+    assert result.skipped == 1
+
+
+def test_an_invalid_latest_weight_gives_way_to_the_previous_one(knowledge: Knowledge) -> None:
+    weight = ("http://loinc.org", "29463-7")
+    latest = invalid(fb.quantity_obs(weight, TODAY, 30, "kg"))
+    earlier = fb.quantity_obs(weight, TODAY - timedelta(days=10), 21, "kg")
+
+    found = facts_of(knowledge, observations=[earlier, latest])
+
+    assert found.weight_kg.value == 21
+
+
+def test_results_read_in_full_are_validated_even_when_unused(
+    knowledge: Knowledge, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mrd_results = [fb.mrd(TODAY - timedelta(days=d), 0.05) for d in (10, 40)]
+    calls = count_validations(monkeypatch)
+
+    facts_of(knowledge, observations=mrd_results)
+
+    assert sorted(c for c in calls if c.startswith("obs-")) == sorted(r["id"] for r in mrd_results)
 
 
 def test_patient_id_and_birth_date_are_read(knowledge: Knowledge) -> None:

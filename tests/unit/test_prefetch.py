@@ -84,8 +84,8 @@ def serve(fhir: responses.RequestsMock, path: str, body: Any, status: int = 200)
 
 def serve_all(fhir: responses.RequestsMock) -> None:
     serve(fhir, "Patient/p1", PATIENT)
-    serve(fhir, "Condition?patient=p1", bundle(CONDITION))
-    serve(fhir, "Procedure?patient=p1", bundle(PROCEDURE))
+    serve(fhir, "Condition?patient=p1&_count=1000", bundle(CONDITION))
+    serve(fhir, "Procedure?patient=p1&_count=1000", bundle(PROCEDURE))
 
 
 def resolve(request: dict[str, Any], fetcher: FhirFetcher) -> Any:
@@ -204,7 +204,9 @@ def test_operation_outcome_is_treated_as_absent_and_fetched(
     fetcher: FhirFetcher, fhir: responses.RequestsMock, errored: dict[str, Any]
 ) -> None:
     serve(
-        fhir, "Condition?patient=p1", bundle(CONDITION, {"resourceType": "Condition", "id": "c9"})
+        fhir,
+        "Condition?patient=p1&_count=1000",
+        bundle(CONDITION, {"resourceType": "Condition", "id": "c9"}),
     )
 
     result = resolve(hook_request({**FULL_PREFETCH, "conditions": errored}), fetcher)
@@ -216,7 +218,7 @@ def test_operation_outcome_is_treated_as_absent_and_fetched(
 def test_absent_key_is_fetched_with_the_bearer_token(
     fetcher: FhirFetcher, fhir: responses.RequestsMock
 ) -> None:
-    serve(fhir, "Procedure?patient=p1", bundle(PROCEDURE))
+    serve(fhir, "Procedure?patient=p1&_count=1000", bundle(PROCEDURE))
     prefetch = {"patient": PATIENT, "conditions": bundle(CONDITION)}
 
     result = resolve(hook_request(prefetch), fetcher)
@@ -267,7 +269,7 @@ def test_prefetched_resource_of_the_wrong_type_is_dropped_and_fetched(
 def test_fetched_bundle_drops_included_and_outcome_entries(
     fetcher: FhirFetcher, fhir: responses.RequestsMock
 ) -> None:
-    serve(fhir, "Procedure?patient=p1", bundle(PROCEDURE, PATIENT, OUTCOME))
+    serve(fhir, "Procedure?patient=p1&_count=1000", bundle(PROCEDURE, PATIENT, OUTCOME))
 
     result = resolve(hook_request({"patient": PATIENT, "conditions": bundle(CONDITION)}), fetcher)
 
@@ -278,13 +280,41 @@ def test_fetched_bundle_drops_included_and_outcome_entries(
 def test_patient_id_is_url_encoded_in_the_query(
     fetcher: FhirFetcher, fhir: responses.RequestsMock
 ) -> None:
-    serve(fhir, "Procedure?patient=a%2Fb%20c", bundle())
+    serve(fhir, "Procedure?patient=a%2Fb%20c&_count=1000", bundle())
     request = hook_request({"patient": PATIENT, "conditions": bundle(CONDITION)})
     request["context"]["patientId"] = "a/b c"
 
     resolve(request, fetcher)
 
-    assert fhir.calls[0].request.url == f"{FHIR}/Procedure?patient=a%2Fb%20c"
+    assert fhir.calls[0].request.url == f"{FHIR}/Procedure?patient=a%2Fb%20c&_count=1000"
+
+
+def test_search_templates_ask_for_large_pages(
+    fetcher: FhirFetcher, fhir: responses.RequestsMock
+) -> None:
+    serve_all(fhir)
+
+    resolve(hook_request(), fetcher)
+
+    sent = sorted(call.request.url for call in fhir.calls)
+    assert sent == [
+        f"{FHIR}/Condition?patient=p1&_count=1000",
+        f"{FHIR}/Patient/p1",
+        f"{FHIR}/Procedure?patient=p1&_count=1000",
+    ]
+
+
+def test_template_naming_its_own_count_is_sent_as_written(
+    fetcher: FhirFetcher, fhir: responses.RequestsMock
+) -> None:
+    serve(fhir, "Procedure?patient=p1&_count=20", bundle(PROCEDURE))
+    templates = {**TEMPLATES, "procedures": "Procedure?patient={{context.patientId}}&_count=20"}
+    prefetch = {"patient": PATIENT, "conditions": bundle(CONDITION)}
+
+    result = resolve_prefetch(templates, hook_request(prefetch), required=REQUIRED, fetcher=fetcher)
+
+    assert result.resources["procedures"] == [PROCEDURE]
+    assert [call.request.url for call in fhir.calls] == [f"{FHIR}/Procedure?patient=p1&_count=20"]
 
 
 # --- what cannot be had --------------------------------------------------------------------------
@@ -294,8 +324,8 @@ def test_unobtainable_required_keys_fail_with_412_naming_them(
     fetcher: FhirFetcher, fhir: responses.RequestsMock
 ) -> None:
     serve(fhir, "Patient/p1", {}, status=500)
-    serve(fhir, "Condition?patient=p1", {}, status=403)
-    serve(fhir, "Procedure?patient=p1", bundle(PROCEDURE))
+    serve(fhir, "Condition?patient=p1&_count=1000", {}, status=403)
+    serve(fhir, "Procedure?patient=p1&_count=1000", bundle(PROCEDURE))
 
     with pytest.raises(PreconditionFailed) as failure:
         resolve(hook_request(), fetcher)
@@ -308,7 +338,7 @@ def test_unobtainable_required_keys_fail_with_412_naming_them(
 def test_unobtainable_optional_key_is_reported_unavailable(
     fetcher: FhirFetcher, fhir: responses.RequestsMock
 ) -> None:
-    serve(fhir, "Procedure?patient=p1", {}, status=500)
+    serve(fhir, "Procedure?patient=p1&_count=1000", {}, status=500)
 
     result = resolve(hook_request({"patient": PATIENT, "conditions": bundle(CONDITION)}), fetcher)
 

@@ -1,9 +1,9 @@
 """FHIR resources -> PatientFacts (DESIGN.md data flow; CLINICAL.md §1 is the truth).
 
-Cheap first: each raw resource is checked against the knowledge code lists (and its status) on
-the dict; only the resources the pathway reads are validated with fhir.resources, and an invalid
-one is skipped and counted. A prefetch key that could not be read leaves the facts it alone feeds
-unknown (never False).
+Cheap first (``select``): each raw resource is checked on the dict against the knowledge code
+lists, its status and, for counts and vitals, the date windows they are read in; only what the
+pathway reads is validated with fhir.resources, and an invalid one is skipped and counted. A
+prefetch key that could not be read leaves the facts it alone feeds unknown (never False).
 """
 
 from __future__ import annotations
@@ -27,14 +27,12 @@ from cds_service.fhir.normalize.common import (
     source,
     vocab_for,
 )
+from cds_service.fhir.normalize.select import RESULT_STATUS, Chart, select
 from cds_service.pathway import vocab as vs
 from cds_service.pathway.facts import Fact, MrdResult, PatientFacts
 from cds_service.pathway.knowledge import Knowledge
 
-__all__ = ["NormalizeResult", "normalize"]
-
-# Observation.status values that count as a result (entered-in-error, cancelled, registered don't).
-RESULT_STATUS = frozenset({"preliminary", "final", "amended", "corrected"})
+__all__ = ["RESULT_STATUS", "NormalizeResult", "normalize"]
 
 
 @dataclass(frozen=True)
@@ -43,19 +41,6 @@ class NormalizeResult:
 
     facts: PatientFacts
     skipped: int
-
-
-@dataclass(frozen=True)
-class _Chart:
-    """The validated, relevant resources by prefetch key (None = the key could not be read)."""
-
-    patient: Resource | None
-    conditions: list[Resource] | None
-    observations: list[Resource] | None
-    medications: list[Resource] | None
-    procedures: list[Resource] | None
-    service_requests: list[Resource] | None
-    research_subjects: list[Resource] | None
 
 
 def normalize(
@@ -73,60 +58,13 @@ def normalize(
         ingredients_of = shipped
     vocab = vocab_for(knowledge)
     validator = Validator()
-    chart = _select(resources, unavailable, vocab, validator, ingredients_of)
+    chart = select(resources, unavailable, vocab, validator, ingredients_of, knowledge, today)
     facts = _facts(chart, vocab, knowledge.thresholds, today, ingredients_of)
     return NormalizeResult(facts, validator.skipped)
 
 
-def _select(
-    resources: Mapping[str, Sequence[Mapping[str, Any]]],
-    unavailable: frozenset[str],
-    vocab: Vocab,
-    validator: Validator,
-    ingredients_of: Callable[[Mapping[str, Any]], frozenset[str]],
-) -> _Chart:
-    def pick(key: str, kind: str, relevant: Callable[[Resource], bool]) -> list[Resource] | None:
-        # A key that is absent or unreadable is unknown data, not "no data".
-        if key in unavailable or key not in resources or resources[key] is None:
-            return None
-        raw = resources[key]
-        chosen = [
-            r
-            for r in raw
-            if isinstance(r, Mapping) and r.get("resourceType") == kind and relevant(r)
-        ]
-        return validator.keep_valid(chosen)
-
-    patients = pick("patient", "Patient", lambda r: True)
-    return _Chart(
-        patient=patients[0] if patients else None,
-        conditions=pick("conditions", "Condition", lambda r: cond.is_relevant_condition(r, vocab)),
-        observations=pick("observations", "Observation", lambda r: _is_relevant_result(r, vocab)),
-        medications=pick(
-            "medications",
-            "MedicationRequest",
-            lambda r: treatment.is_active_therapy(r, ingredients_of),
-        ),
-        procedures=pick("procedures", "Procedure", lambda r: treatment.is_hct(r, vocab)),
-        service_requests=pick(
-            "serviceRequests", "ServiceRequest", lambda r: treatment.is_hct(r, vocab)
-        ),
-        research_subjects=pick(
-            "researchSubjects",
-            "ResearchSubject",
-            lambda r: treatment.is_active_research_subject(r, vocab),
-        ),
-    )
-
-
-def _is_relevant_result(obs: Resource, vocab: Vocab) -> bool:
-    if obs.get("status") not in RESULT_STATUS:
-        return False
-    return any(pair in vocab.observation_codes for pair in codings(obs.get("code")))
-
-
 def _facts(
-    chart: _Chart,
+    chart: Chart,
     vocab: Vocab,
     limits: Mapping[str, float],
     today: date,
@@ -158,22 +96,28 @@ def _facts(
 
 
 def _observed(
-    chart: _Chart, vocab: Vocab, limits: Mapping[str, float], today: date, diagnosed: date | None
+    chart: Chart, vocab: Vocab, limits: Mapping[str, float], today: date, diagnosed: date | None
 ) -> dict[str, Any]:
     observations, conditions = chart.observations or [], chart.conditions or []
+    series, valid = chart.series or [], chart.valid
     weight, height, bsa, bsa_flag = labs.body_size(
-        observations, vocab, today, limits["vitals_window_days"], limits["bsa_discrepancy_fraction"]
+        series,
+        vocab,
+        today,
+        limits["vitals_window_days"],
+        limits["bsa_discrepancy_fraction"],
+        valid,
     )
     ph, kmt2a = genomics.genomic_status(observations, conditions, vocab)
     return {
         "wbc_at_diagnosis": labs.wbc_at_diagnosis(
-            observations, vocab, diagnosed, limits["wbc_window_days"]
+            series, vocab, diagnosed, limits["wbc_window_days"], valid
         ),
         # Without the Observations only a positive (from a diagnosis code) can be known.
         "ph_status": ph if chart.observations is not None or ph.known else Fact(),
         "kmt2a_status": kmt2a if chart.observations is not None or kmt2a.known else Fact(),
         "cns_status": labs.cns_status(observations, vocab),
-        "anc": labs.anc(observations, vocab, today, limits["anc_window_days"]),
+        "anc": labs.anc(series, vocab, today, limits["anc_window_days"], valid),
         "weight_kg": weight,
         "height_cm": height,
         "bsa_m2": bsa,
@@ -182,7 +126,7 @@ def _observed(
 
 
 def _treated(
-    chart: _Chart, vocab: Vocab, ingredients_of: Callable[[Mapping[str, Any]], frozenset[str]]
+    chart: Chart, vocab: Vocab, ingredients_of: Callable[[Mapping[str, Any]], frozenset[str]]
 ) -> dict[str, Any]:
     history = cond.hct_history(chart.conditions, vocab) if chart.conditions is not None else None
     prior, hct_date, requested = treatment.hct_facts(
@@ -200,7 +144,7 @@ def _treated(
 
 
 def _disease(
-    chart: _Chart, vocab: Vocab, limits: Mapping[str, float], diagnosed_fact: Fact[date]
+    chart: Chart, vocab: Vocab, limits: Mapping[str, float], diagnosed_fact: Fact[date]
 ) -> dict[str, Any]:
     diagnosed = diagnosed_fact.value
     conditions, observations = chart.conditions or [], chart.observations or []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -28,6 +28,8 @@ class Vocab:
     sets: Mapping[str, frozenset[Pair]]
     # Observation.code values the pathway reads: anything else is skipped unvalidated.
     observation_codes: frozenset[Pair] = frozenset()
+    # The part of those read whatever their date (not only a SERIES_SETS measurement).
+    always_read_codes: frozenset[Pair] = frozenset()
 
     def has(self, value_set: str, pairs: Iterable[Pair]) -> bool:
         """Say whether any of the codings is in the value set."""
@@ -50,6 +52,8 @@ OBSERVATION_SETS = (
     vs.MRD,
     vs.RELAPSE_SITE,
 )
+# Measurements the pathway reads only near one date (labs.read_windows): years of them are many.
+SERIES_SETS = (vs.WBC, vs.ANC, vs.BODY_WEIGHT, vs.BODY_HEIGHT, vs.BSA)
 _VOCABS: dict[int, Vocab] = {}
 
 
@@ -60,7 +64,10 @@ def vocab_for(knowledge: Knowledge) -> Vocab:
         return cached
     sets = {name: knowledge.codes(name) for name in knowledge.value_sets}
     read = frozenset().union(*(sets.get(name, frozenset()) for name in OBSERVATION_SETS))
-    vocab = Vocab(knowledge, sets, read)
+    always = frozenset().union(
+        *(sets.get(name, frozenset()) for name in OBSERVATION_SETS if name not in SERIES_SETS)
+    )
+    vocab = Vocab(knowledge, sets, read, always)
     if len(_VOCABS) > 16:  # a new Knowledge per test or per reload: keep the cache small
         _VOCABS.clear()
     _VOCABS[id(knowledge)] = vocab
@@ -69,31 +76,40 @@ def vocab_for(knowledge: Knowledge) -> Vocab:
 
 @dataclass
 class Validator:
-    """Validate relevant resources with fhir.resources; count the invalid ones (skipped)."""
+    """Validate resources with fhir.resources, each at most once; count the invalid (skipped)."""
 
     skipped: int = 0
+    # id(resource) -> (resource, verdict); the resource is held so its id cannot be reused.
+    _verdicts: dict[int, tuple[Resource, bool]] = field(default_factory=dict, repr=False)
+
+    def is_valid(self, resource: Resource) -> bool:
+        """Say whether a resource is valid R4 (validated on first ask; invalid ones counted)."""
+        known = self._verdicts.get(id(resource))
+        if known is not None:
+            return known[1]
+        verdict = parse_resource(dict(resource)) is not None
+        self._verdicts[id(resource)] = (resource, verdict)
+        if not verdict:
+            self.skipped += 1
+        return verdict
 
     def keep_valid(self, resources: Iterable[Resource]) -> list[Resource]:
         """Return the resources that are valid R4, counting the others as skipped."""
-        kept = []
-        for resource in resources:
-            if parse_resource(dict(resource)) is None:
-                self.skipped += 1
-            else:
-                kept.append(resource)
-        return kept
+        return [resource for resource in resources if self.is_valid(resource)]
 
 
 def codings(concept: Any) -> list[Pair]:
     """Return the (system, code) pairs of a CodeableConcept (or a list of them)."""
     if isinstance(concept, list):
         return [pair for item in concept for pair in codings(item)]
-    if not isinstance(concept, Mapping):
+    # dict first: decoded JSON is always a dict, and the abstract Mapping check costs more than
+    # the rest of this function (it runs for every resource of a big chart).
+    if not isinstance(concept, (dict, Mapping)):
         return []
     return [
         (str(c.get("system", "")), str(c.get("code", "")))
         for c in concept.get("coding", []) or []
-        if isinstance(c, Mapping)
+        if isinstance(c, (dict, Mapping))
     ]
 
 
@@ -111,12 +127,13 @@ def fhir_date(value: Any) -> date | None:
     """Read a FHIR date or dateTime as a calendar date; partial dates are unknown."""
     if not isinstance(value, str):
         return None
-    match = _DATE.match(value.strip())
-    if match is None:
+    stripped = value.strip()
+    if _DATE.match(stripped) is None:
         return None
     try:
-        # The date as recorded at the site (its own offset), not converted to UTC.
-        return date(int(match[1]), int(match[2]), int(match[3]))
+        # The date as recorded at the site (its own offset), not converted to UTC. fromisoformat
+        # is C code: this runs for every windowed result of a chart.
+        return date.fromisoformat(stripped[:10])
     except ValueError:
         return None
 
@@ -150,7 +167,20 @@ def within(day: date | None, centre: date, before: float, after: float) -> bool:
     """Say whether ``day`` lies in [centre - before, centre + after]."""
     if day is None:
         return False
-    return centre - timedelta(days=before) <= day <= centre + timedelta(days=after)
+    return shift(centre, -before) <= day <= shift(centre, after)
+
+
+def shift(day: date, days: float) -> date:
+    """Move ``day`` by ``days``, clamped to the calendar (a chart may say 0001-01-01 or 9999)."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max if days > 0 else date.min
+
+
+def text(value: Any) -> str | None:
+    """Return ``value`` when it is a string: raw FHIR JSON may hold a list or object anywhere."""
+    return value if isinstance(value, str) else None
 
 
 def latest(items: Sequence[tuple[date, Any]]) -> tuple[date, Any] | None:
@@ -180,7 +210,7 @@ def _add_months(start: date, months: int) -> date:
 
 def age_in_months(born: date, on: date) -> float | None:
     """Return the calendar age in months (exactly 6.0 on the 6-month anniversary)."""
-    if on < born:
+    if on < born or on.year >= date.max.year:  # no anniversary after 9999-12: not a real date
         return None
     months, anniversary = full_months(born, on)
     following = _add_months(born, months + 1)

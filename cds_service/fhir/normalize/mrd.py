@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from cds_service.fhir.normalize.common import (
@@ -13,6 +13,7 @@ from cds_service.fhir.normalize.common import (
     Vocab,
     codings,
     observation_date,
+    shift,
     source,
     texts,
 )
@@ -83,7 +84,7 @@ def _first(results: Sequence[MrdResult]) -> Fact[MrdResult]:
 
 
 def _in_window(result: MrdResult, start: date, low: float, high: float) -> bool:
-    return start + timedelta(days=low) <= result.date <= start + timedelta(days=high)
+    return shift(start, low) <= result.date <= shift(start, high)
 
 
 def eoi_mrd(

@@ -6,7 +6,14 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from cds_service.fhir.normalize.common import Resource, Vocab, codings, fhir_date, source
+from cds_service.fhir.normalize.common import (
+    Resource,
+    Vocab,
+    codings,
+    fhir_date,
+    source,
+    text,
+)
 from cds_service.pathway import vocab as vs
 from cds_service.pathway.facts import Fact, Source
 
@@ -24,8 +31,8 @@ HCT_REQUEST_OPEN = frozenset({"active", "draft"})  # ServiceRequest
 def is_active_therapy(request: Resource, ingredients_of: Ingredients) -> bool:
     """Say whether a MedicationRequest is an active pathway therapy order (cheap check)."""
     return (
-        request.get("status") in ACTIVE_MEDICATION_STATUS
-        and request.get("intent") in THERAPY_INTENTS
+        text(request.get("status")) in ACTIVE_MEDICATION_STATUS
+        and text(request.get("intent")) in THERAPY_INTENTS
         and bool(ingredients_of(request))
     )
 

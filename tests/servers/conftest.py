@@ -1,0 +1,46 @@
+"""Private PostgreSQL and Redis servers for this package: one each per session, from the binaries.
+
+A missing binary (or root without an unprivileged user for PostgreSQL) skips the tests that need
+the server, with the reason; ``.ci/run`` installs both so CI always runs them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from bench.servers import ServerUnavailable, create_database, postgres_server, redis_server
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    try:
+        server = postgres_server(fast=True)
+        url = server.__enter__()
+    except ServerUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        yield url
+    finally:
+        server.__exit__(None, None, None)
+
+
+@pytest.fixture
+def pg_url(postgres_server_url: str) -> str:
+    """Return the URL of a new, empty database on the session's PostgreSQL."""
+    return create_database(postgres_server_url, f"t_{uuid.uuid4().hex[:16]}")
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    try:
+        server = redis_server()
+        url = server.__enter__()
+    except ServerUnavailable as exc:
+        pytest.skip(str(exc))
+    try:
+        yield url
+    finally:
+        server.__exit__(None, None, None)
