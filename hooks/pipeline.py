@@ -11,6 +11,7 @@ from cards import CardContext, build_cards
 from cds_service.fhir.medications import ingredients_of
 from cds_service.fhir.normalize import normalize
 from cds_service.fhir.prefetch import FhirFetcher, resolve_prefetch
+from cds_service.fhir.same_patient import only_this_patient
 from cds_service.pathway.facts import PatientFacts
 from cds_service.pathway.findings import Finding
 from hooks.prefetch import PATHWAY_PREFETCH, REQUIRED_KEYS
@@ -27,7 +28,7 @@ def patient_facts(
         PATHWAY_PREFETCH, request, required=REQUIRED_KEYS, fetcher=fetcher or rt.fetcher
     )
     result = normalize(
-        prefetched.resources,
+        only_this_patient(prefetched.resources, request["context"]["patientId"]),
         rt.knowledge,
         rt.today(),
         unavailable=prefetched.unavailable,

@@ -83,3 +83,24 @@ def test_operation_outcome_in_prefetch_is_treated_as_absent(client: FlaskClient,
     responses.get(f"{FHIR_BASE}/Condition", json=rq.searchset(rq.B_ALL))
     assert call(client, ehr, request).status_code == 200
     assert len(responses.calls) == 1
+
+
+def test_prefetched_patient_that_is_not_the_context_patient_is_400(
+    client: FlaskClient, ehr: Ehr
+) -> None:
+    request = rq.patient_view()
+    request["prefetch"]["patient"] = {**rq.PATIENT, "id": "someone-else"}
+    response = call(client, ehr, request)
+    assert response.status_code == 400
+    assert response.get_json()["issue"][0]["expression"] == ["prefetch.patient"]
+
+
+def test_a_diagnosis_of_another_patient_does_not_place_this_child(
+    client: FlaskClient, ehr: Ehr
+) -> None:
+    request = rq.patient_view()
+    foreign = {**rq.B_ALL, "subject": {"reference": "Patient/someone-else"}}
+    request["prefetch"]["conditions"] = rq.searchset(foreign)
+    response = call(client, ehr, request)
+    assert response.status_code == 200
+    assert response.get_json() == {"cards": []}
