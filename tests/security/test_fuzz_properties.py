@@ -116,6 +116,7 @@ def fuzz_app(ehr: Ehr, tmp_path: Any) -> Flask:
 def test_service_call_with_any_prefetch_answers_cards_or_an_outcome(
     fuzz_app: Flask, ehr: Ehr, resources: dict[str, list[Any]]
 ) -> None:
+    TALLY.count("service-call")
     prefetch: dict[str, Any] = dict.fromkeys(fs.TYPE_OF_KEY)  # null: looked, found none
     for key, listed in resources.items():
         lone = key == "patient" and listed and isinstance(listed[0], dict)
