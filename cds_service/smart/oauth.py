@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import requests
 
@@ -52,14 +52,6 @@ def new_pkce_pair() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(64)
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-
-
-def host_allowed(url: str, allowed_hosts: frozenset[str]) -> bool:
-    """Say whether ``url`` is http(s) on a host (or host:port) we were configured to trust."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return False
-    return parts.hostname in allowed_hosts or parts.netloc in allowed_hosts
 
 
 def discover(iss: str, session: requests.Session) -> SmartConfiguration:

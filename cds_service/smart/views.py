@@ -18,6 +18,7 @@ from flask import Blueprint, Flask, current_app, redirect, render_template, requ
 from werkzeug.wrappers import Response
 
 from cds_service.errors import PreconditionFailed
+from cds_service.fhir.client import host_allowed
 from cds_service.fhir.prefetch import FhirFetcher
 from cds_service.runtime import runtime
 from cds_service.smart import oauth
@@ -79,7 +80,7 @@ def launch() -> Response | tuple[str, int]:
     iss, launch_id = request.args.get("iss", ""), request.args.get("launch", "")
     if not iss or not launch_id:
         return _error("The viewer must be opened from the EHR (iss and launch are missing).", 400)
-    if not oauth.host_allowed(iss, smart.allowed_hosts):
+    if not host_allowed(iss, sorted(smart.allowed_hosts)):
         log.warning("smart_iss_refused", extra={"event": "smart_iss_refused"})
         return _error("This EHR is not registered with the pathway viewer.", 403)
     try:

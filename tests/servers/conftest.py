@@ -7,17 +7,18 @@ the server, with the reason; ``.ci/run`` installs both so CI always runs them.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 
 import pytest
 
 from bench.servers import ServerUnavailable, create_database, postgres_server, redis_server
 
 
-@pytest.fixture(scope="session")
-def postgres_server_url() -> Iterator[str]:
+def _serve_or_skip(start: Callable[[], AbstractContextManager[str]]) -> Iterator[str]:
+    """Yield the URL of a started server, or skip with the reason its binary is unavailable."""
     try:
-        server = postgres_server(fast=True)
+        server = start()
         url = server.__enter__()
     except ServerUnavailable as exc:
         pytest.skip(str(exc))
@@ -25,6 +26,11 @@ def postgres_server_url() -> Iterator[str]:
         yield url
     finally:
         server.__exit__(None, None, None)
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    yield from _serve_or_skip(lambda: postgres_server(fast=True))
 
 
 @pytest.fixture
@@ -35,12 +41,4 @@ def pg_url(postgres_server_url: str) -> str:
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    try:
-        server = redis_server()
-        url = server.__enter__()
-    except ServerUnavailable as exc:
-        pytest.skip(str(exc))
-    try:
-        yield url
-    finally:
-        server.__exit__(None, None, None)
+    yield from _serve_or_skip(redis_server)
