@@ -14,20 +14,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.pool import StaticPool
+
+from cds_service.database import make_engine, writer_lock
 
 UNKNOWN_STEP = "unknown"
 
@@ -111,9 +109,8 @@ class FeedbackStore:
     """Card ledger and feedback in one SQL database (SQLite by default, PostgreSQL when shared)."""
 
     def __init__(self, url: str) -> None:
-        self._engine = _make_engine(url)
-        # One shared in-memory connection cannot hold two transactions: serialise its users.
-        self._lock = threading.Lock() if _is_memory(url) else None
+        self._engine = make_engine(url)
+        self._lock = writer_lock(url)
         _create_tables(self._engine)
 
     @contextmanager
@@ -132,10 +129,9 @@ class FeedbackStore:
         """Remember which step each issued card spoke for; a card uuid already known is kept."""
         _aware(issued_at)
         issue = {"service_id": service_id, "hook_instance": hook_instance, "issued_at": issued_at}
+        rows = [{**issue, "card_uuid": card, "step_code": step} for card, step in cards]
         with self._begin() as connection:
-            for card_uuid, step_code in cards:
-                row = {**issue, "card_uuid": card_uuid, "step_code": step_code}
-                _insert_once(connection, card_ledger, row)
+            _insert_all(connection, card_ledger, rows)
 
     def record_feedback(
         self, service_id: str, items: Sequence[Mapping[str, Any]], received_at: datetime
@@ -310,39 +306,17 @@ def _insert_once(connection: sa.Connection, table: sa.Table, row: Mapping[str, A
     return 1
 
 
-def _is_memory(url: str) -> bool:
-    parsed = make_url(url or "sqlite://")
-    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
-
-
-def _make_engine(url: str) -> sa.Engine:
-    if _is_memory(url):
-        return sa.create_engine(
-            "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
-        )
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        database = parsed.database or ""
-        if not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        # Wait for a busy writer instead of failing: several threads may post feedback at once.
-        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-        sa.event.listen(engine, "connect", _sqlite_wal)
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True)
-
-
-def _sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
-    # Every service call writes the card ledger: in rollback-journal mode each commit waits for
-    # fsync (~10 ms here, the largest cost of a small chart's call). In WAL mode with NORMAL
-    # sync a commit is a write to the log, which survives a crash of the process (only an OS
-    # crash may lose the last commits), and readers in the other workers no longer block it.
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-    finally:
-        cursor.close()
+def _insert_all(
+    connection: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Insert rows whose unique key is new, in one statement on SQLite and PostgreSQL."""
+    name = connection.dialect.name
+    if name not in ("sqlite", "postgresql"):
+        for row in rows:
+            _insert_once(connection, table, row)
+        return
+    dialect = sqlite if name == "sqlite" else postgresql
+    connection.execute(dialect.insert(table).on_conflict_do_nothing(), list(rows))
 
 
 def _create_tables(engine: sa.Engine) -> None:

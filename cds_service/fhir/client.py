@@ -20,6 +20,8 @@ from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import requests
 
+from cds_service.fhir.shapes import listed
+
 __all__ = ["FetchOutcome", "FhirFetcher", "host_allowed", "resource_type_of", "with_page_size"]
 
 log = logging.getLogger("cds_service.fhir")
@@ -117,7 +119,7 @@ def flatten(data: Any, resource_type: str) -> tuple[list[dict[str, Any]], int]:
         return ([data], 0) if data.get("resourceType") == resource_type else ([], 1)
     kept: list[dict[str, Any]] = []
     skipped = 0
-    for entry in data.get("entry") or []:
+    for entry in listed(data.get("entry")):
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if isinstance(resource, dict) and resource.get("resourceType") == resource_type:
             kept.append(resource)

@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from cds_service.fhir.medications import MedicationTable, ingredients_of, load_medication_table
-from cds_service.fhir.models import parse_resource
+from cds_service.fhir.models import is_valid_resource
 from cds_service.pathway.order_rules.model import DoseField, DoseReading, DraftOrder, DraftSet
 
 __all__ = ["DoseReading", "DraftOrder", "DraftSet", "read_draft", "read_drafts"]
@@ -90,8 +90,7 @@ def read_draft(resource: Mapping[str, Any], table: MedicationTable | None = None
         routes=routes,
         route_texts=route_texts,
         has_id=has_id,
-        updatable=resource_type == "MedicationRequest"
-        and parse_resource(dict(resource)) is not None,
+        updatable=resource_type == "MedicationRequest" and is_valid_resource(dict(resource)),
     )
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cds_service.errors import ConfigError
+from cds_service.fhir.shapes import listed
 
 DEFAULT_TABLE = Path(__file__).resolve().parent.parent / "knowledge" / "medications.toml"
 
@@ -143,7 +144,7 @@ def _medication_concepts(resource: Mapping[str, Any]) -> Iterator[Mapping[str, A
         yield {"text": reference["display"]}
     target = reference.get("reference")
     if isinstance(target, str) and target.startswith("#"):
-        for contained in resource.get("contained") or ():
+        for contained in listed(resource.get("contained")):
             is_match = isinstance(contained, Mapping) and contained.get("id") == target[1:]
             if is_match and contained.get("resourceType") == "Medication":
                 yield from _medication_resource_concepts(contained)
@@ -152,7 +153,7 @@ def _medication_concepts(resource: Mapping[str, Any]) -> Iterator[Mapping[str, A
 def _medication_resource_concepts(medication: Mapping[str, Any]) -> Iterator[Mapping[str, Any]]:
     if isinstance(medication.get("code"), Mapping):
         yield medication["code"]
-    for ingredient in medication.get("ingredient") or ():
+    for ingredient in listed(medication.get("ingredient")):
         if isinstance(ingredient, Mapping) and isinstance(
             ingredient.get("itemCodeableConcept"), Mapping
         ):
@@ -162,7 +163,7 @@ def _medication_resource_concepts(medication: Mapping[str, Any]) -> Iterator[Map
 def _concept_ingredients(concept: Mapping[str, Any], table: MedicationTable) -> set[str]:
     found: set[str] = set()
     texts: list[str] = []
-    for coding in concept.get("coding") or ():
+    for coding in listed(concept.get("coding")):
         if not isinstance(coding, Mapping):
             continue
         system, code = coding.get("system"), coding.get("code")

@@ -23,6 +23,7 @@ from cds_service.fhir.client import (
     resource_type_of,
     with_page_size,
 )
+from cds_service.fhir.shapes import listed
 
 __all__ = ["FetchOutcome", "FhirFetcher", "PrefetchResult", "render_template", "resolve_prefetch"]
 
@@ -103,10 +104,10 @@ def _read_prefetched(value: Any, resource_type: str) -> _Prefetched:
     if value.get("resourceType") != "Bundle":
         kept, dropped = flatten(value, resource_type)
         return _Prefetched(kept if kept else None, dropped)
-    entries = value.get("entry") or []
-    if any(_is_outcome(entry) for entry in entries):
-        return _Prefetched(None)  # spec 2.0: errors may come as OperationOutcome entries
     kept, dropped = flatten(value, resource_type)
+    # spec 2.0: errors may come as OperationOutcome entries (which flatten always drops).
+    if dropped and any(_is_outcome(entry) for entry in listed(value.get("entry"))):
+        return _Prefetched(None)
     return _Prefetched(kept, dropped, next_link(value))
 
 

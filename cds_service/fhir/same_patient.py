@@ -26,15 +26,19 @@ def only_this_patient(
     """Return the resources that belong to ``patient_id``; BadRequest for another Patient."""
     kept: dict[str, list[Mapping[str, Any]]] = {}
     dropped = 0
+    ours = f"Patient/{patient_id}"
     for key, items in resources.items():
         kept[key] = []
         for resource in items:
+            subject = resource.get("subject")
             if resource.get("resourceType") == "Patient":
                 if resource.get("id") not in (None, patient_id):
                     raise BadRequest(
                         "The prefetched Patient is not the patient in context.patientId.",
                         expression=[f"prefetch.{key}"],
                     )
+            elif type(subject) is dict and subject.get("reference") == ours:
+                pass  # the usual case, decided without parsing the reference
             elif _names_another_patient(resource, patient_id):
                 dropped += 1
                 continue
@@ -47,7 +51,7 @@ def only_this_patient(
 def _names_another_patient(resource: Mapping[str, Any], patient_id: str) -> bool:
     for field in _PATIENT_FIELDS:
         value = resource.get(field)
-        reference = value.get("reference") if isinstance(value, Mapping) else None
+        reference = value.get("reference") if isinstance(value, (dict, Mapping)) else None
         if isinstance(reference, str) and "Patient/" in reference:
             named = reference.split("Patient/", 1)[1].split("/", 1)[0]
             return named != patient_id

@@ -1,8 +1,9 @@
 """Crashes the fuzzers found, pinned with their smallest input: each must answer without a 500.
 
-Open until the owning modules are fixed (see SECURITY.md "Known limits"): a ``status``/``intent``
-that is a list or an object reaches a ``frozenset`` membership test and raises TypeError; a
-diagnosis date at the calendar's edge overflows the WBC window arithmetic.
+All are fixed: a ``status``/``intent`` that is a list or an object once reached a ``frozenset``
+membership test (TypeError); a diagnosis date at the calendar's edge overflowed the WBC window
+arithmetic; a list as a timing unit broke the dose reader. ``test_shape_mutations`` goes further:
+every member of every sandbox resource, replaced by each wrong JSON type.
 """
 
 from __future__ import annotations

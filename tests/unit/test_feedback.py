@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+import multiprocessing
+import os
 import threading
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -204,6 +207,69 @@ def test_concurrent_stores_on_one_file_store_one_row(file_url: str) -> None:
     for thread in threads:
         thread.join()
     assert rows(file_url, "SELECT count(*) FROM feedback") == [(1,)]
+
+
+def test_a_ledger_batch_with_a_known_card_stores_the_new_ones(file_url: str) -> None:
+    store = FeedbackStore(file_url)
+    for cards in ([("card-1", "IND-START")], [("card-1", "OTHER"), ("card-2", "MRD-EOI")]):
+        store.record_cards(
+            service_id="b-all-pathway", hook_instance="hi-1", cards=cards, issued_at=ISSUED_AT
+        )
+    assert rows(file_url, "SELECT card_uuid, step_code FROM card_ledger ORDER BY card_uuid") == [
+        ("card-1", "IND-START"),
+        ("card-2", "MRD-EOI"),
+    ]
+
+
+def test_a_sqlite_writer_queues_behind_another_process_holding_the_lock(
+    tmp_path: Path, file_url: str
+) -> None:
+    store = FeedbackStore(file_url)
+    lock_file = tmp_path / "var" / "nested" / "feedback.sqlite3.lock"
+    # A separate open file description conflicts like another worker process would.
+    held = os.open(lock_file, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    done = threading.Event()
+
+    def write() -> None:
+        store.record_cards(
+            service_id="b-all-pathway", hook_instance="hi", cards=[("c", "S")], issued_at=ISSUED_AT
+        )
+        done.set()
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        assert not done.wait(0.3)  # waiting for the lock, not failing and not writing around it
+    finally:
+        fcntl.flock(held, fcntl.LOCK_UN)
+        os.close(held)
+    writer.join(5)
+    assert done.is_set()
+    assert rows(file_url, "SELECT card_uuid FROM card_ledger") == [("c",)]
+
+
+def _write_ledger(store: FeedbackStore, prefix: str, n: int) -> None:
+    for i in range(n):
+        store.record_cards(
+            service_id="b-all-pathway",
+            hook_instance=f"{prefix}-{i}",
+            cards=[(f"{prefix}-{i}-a", "S"), (f"{prefix}-{i}-b", "S")],
+            issued_at=ISSUED_AT,
+        )
+
+
+def test_forked_workers_share_one_sqlite_file_without_losing_a_row(file_url: str) -> None:
+    store = FeedbackStore(file_url)
+    _write_ledger(store, "parent", 1)  # the parent has opened its lock file before the fork
+    context = multiprocessing.get_context("fork")
+    workers = [context.Process(target=_write_ledger, args=(store, f"w{i}", 60)) for i in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+    assert [worker.exitcode for worker in workers] == [0, 0, 0]
+    assert rows(file_url, "SELECT count(*) FROM card_ledger") == [(2 + 3 * 60 * 2,)]
 
 
 @pytest.fixture

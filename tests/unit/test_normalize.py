@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from cds_service.fhir.normalize import common, normalize
+from cds_service.fhir import models
+from cds_service.fhir.normalize import normalize
 from cds_service.fhir.normalize.common import age_in_months, age_in_years, fhir_date
 from cds_service.pathway.facts import PatientFacts
 from cds_service.pathway.knowledge import Knowledge
@@ -268,21 +269,15 @@ def test_unavailable_data_leaves_its_facts_unknown(
 def test_a_big_chart_validates_only_the_relevant_observations(
     knowledge: Knowledge, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls: list[str] = []
-    real = common.parse_resource
-
-    def counting(data: Any) -> Any:
-        calls.append(data["resourceType"])
-        return real(data)
-
-    monkeypatch.setattr(common, "parse_resource", counting)
+    calls = count_validations(monkeypatch)
     noise = [
         fb.quantity_obs(("http://loinc.org", "2345-7"), DX, 90 + i % 10, "mg/dL")
         for i in range(2000)
     ]
     relevant = [fb.quantity_obs(fb.WBC, DX, 12, "10*3/uL"), fb.mrd(TODAY, 0.05)]
     found = facts_of(knowledge, observations=noise + relevant)
-    assert calls.count("Observation") == 2
+    assert [r["id"] for r in relevant if r["id"] in calls] == [r["id"] for r in relevant]
+    assert not {r["id"] for r in noise} & set(calls)
     assert found.wbc_at_diagnosis.value == 12
 
 
@@ -307,15 +302,16 @@ def test_an_invalid_relevant_resource_is_skipped_and_counted(knowledge: Knowledg
 
 
 def count_validations(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Record the id of every resource validated from now on."""
+    """Record the id of every resource validated from now on (no verdict remembered before)."""
     calls: list[str] = []
-    real = common.parse_resource
+    real = models.parse_resource
 
     def counting(data: Any) -> Any:
         calls.append(data.get("id"))
         return real(data)
 
-    monkeypatch.setattr(common, "parse_resource", counting)
+    monkeypatch.setattr(models, "parse_resource", counting)
+    monkeypatch.setattr(models, "_VERDICTS", models._Verdicts(1000))
     return calls
 
 

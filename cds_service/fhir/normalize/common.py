@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from cds_service.fhir.models import parse_resource
+from cds_service.fhir.models import is_valid_resource
+from cds_service.fhir.shapes import listed
 from cds_service.pathway import vocab as vs
 from cds_service.pathway.facts import Source
 from cds_service.pathway.knowledge import Knowledge
@@ -87,7 +88,7 @@ class Validator:
         known = self._verdicts.get(id(resource))
         if known is not None:
             return known[1]
-        verdict = parse_resource(dict(resource)) is not None
+        verdict = is_valid_resource(dict(resource))
         self._verdicts[id(resource)] = (resource, verdict)
         if not verdict:
             self.skipped += 1
@@ -108,7 +109,7 @@ def codings(concept: Any) -> list[Pair]:
         return []
     return [
         (str(c.get("system", "")), str(c.get("code", "")))
-        for c in concept.get("coding", []) or []
+        for c in listed(concept.get("coding"))
         if isinstance(c, (dict, Mapping))
     ]
 
@@ -118,7 +119,7 @@ def texts(concept: Any) -> list[str]:
     if not isinstance(concept, Mapping):
         return []
     found = [concept.get("text")] + [
-        c.get("display") for c in concept.get("coding", []) or [] if isinstance(c, Mapping)
+        c.get("display") for c in listed(concept.get("coding")) if isinstance(c, Mapping)
     ]
     return [t.strip() for t in found if isinstance(t, str) and t.strip()]
 

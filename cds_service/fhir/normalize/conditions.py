@@ -18,6 +18,7 @@ from cds_service.fhir.normalize.common import (
     observation_date,
     source,
 )
+from cds_service.fhir.shapes import listed
 from cds_service.pathway import vocab as vs
 from cds_service.pathway.facts import Fact, Source
 
@@ -42,7 +43,7 @@ class StatusEvent:
 def condition_codes(condition: Resource) -> list[Pair]:
     """Return Condition.code codings plus the mCODE histology-morphology codings."""
     pairs = codings(condition.get("code"))
-    for ext in condition.get("extension", []) or []:
+    for ext in listed(condition.get("extension")):
         if isinstance(ext, dict) and ext.get("url") == HISTOLOGY_EXTENSION:
             pairs += codings(ext.get("valueCodeableConcept"))
     return pairs

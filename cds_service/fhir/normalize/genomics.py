@@ -19,6 +19,7 @@ from cds_service.fhir.normalize.common import (
 )
 from cds_service.fhir.normalize.conditions import condition_codes, condition_date
 from cds_service.fhir.normalize.results import presence
+from cds_service.fhir.shapes import listed
 from cds_service.pathway import vocab as vs
 from cds_service.pathway.facts import Fact, Source
 
@@ -36,7 +37,7 @@ def _iscn_texts(obs: Resource, vocab: Vocab) -> list[str]:
     holders = [obs] if vocab.has(vs.KARYOTYPE, codings(obs.get("code"))) else []
     holders += [
         c
-        for c in obs.get("component", []) or []
+        for c in listed(obs.get("component"))
         if isinstance(c, dict) and vocab.has(vs.KARYOTYPE, codings(c.get("code")))
     ]
     for holder in holders:
@@ -48,7 +49,7 @@ def _iscn_texts(obs: Resource, vocab: Vocab) -> list[str]:
 
 def _genes(obs: Resource, vocab: Vocab) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
-    for component in obs.get("component", []) or []:
+    for component in listed(obs.get("component")):
         if isinstance(component, dict) and vocab.has(
             vs.GENE_STUDIED, codings(component.get("code"))
         ):

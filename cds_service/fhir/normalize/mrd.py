@@ -22,6 +22,7 @@ from cds_service.fhir.normalize.results import (
     interpretation_positivity,
     text_positivity,
 )
+from cds_service.fhir.shapes import listed
 from cds_service.pathway import vocab as vs
 from cds_service.pathway.facts import Fact, MrdResult
 
@@ -62,7 +63,7 @@ def _quantity(obs: Resource, positive_at: float) -> tuple[float | None, str | No
 
 
 def _timepoint(obs: Resource, vocab: Vocab) -> str | None:
-    for component in obs.get("component", []) or []:
+    for component in listed(obs.get("component")):
         if not isinstance(component, dict):
             continue
         if not vocab.has(vs.MRD_TIMEPOINT, codings(component.get("code"))):
