@@ -86,12 +86,14 @@ def measure(
     count: int,
     max_seconds: float,
     warmup: int = 0,
+    bodies: Iterator[bytes] | None = None,
 ) -> Stats:
     """Post ``body`` ``count`` times from ``concurrency`` threads; return the latency figures.
 
-    ``tokens`` yields one bearer token per call (warm-up calls included). Warm-up calls go first
-    on each connection, are not counted, and stop when ``max_seconds`` have passed; the timed
-    calls then have ``max_seconds`` of their own.
+    ``tokens`` yields one bearer token per call (warm-up calls included); ``bodies``, when given,
+    one body per call instead of ``body``, taken before the call's clock starts. Warm-up calls
+    go first on each connection, are not counted, and stop when ``max_seconds`` have passed; the
+    timed calls then have ``max_seconds`` of their own.
     """
     lock = threading.Lock()
     remaining = itertools.count()
@@ -103,14 +105,14 @@ def measure(
         clock["started"] = time.perf_counter()
         clock["deadline"] = clock["started"] + max_seconds
 
-    def take_token() -> str | None:
+    def take() -> tuple[bytes, str | None]:
         with lock:
-            return next(tokens, None)
+            return (body if bodies is None else next(bodies)), next(tokens, None)
 
     def client(sender: Sender) -> None:
         for _ in range(warmup):
             if time.perf_counter() < clock["deadline"]:
-                sender(path, body, take_token())
+                sender(path, *take())
         try:
             barrier.wait(timeout=max_seconds + TIMEOUT_SECONDS)
         except threading.BrokenBarrierError:
@@ -118,9 +120,9 @@ def measure(
                 if not clock["started"]:
                     start_clock()
         while next(remaining) < count and time.perf_counter() < clock["deadline"]:
-            token = take_token()
+            call = take()
             started = time.perf_counter()
-            status = sender(path, body, token)
+            status = sender(path, *call)
             elapsed = (time.perf_counter() - started) * 1000
             with lock:
                 latencies.append(elapsed)

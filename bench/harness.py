@@ -9,7 +9,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -71,11 +71,15 @@ def run_phase(
     else:
         signed, _ = presign(audience_base, item.path, count + plan.warmup * concurrency)
         tokens = iter(signed)
+    bodies = None
+    if item.renamed_patient is not None:
+        bodies = workload.renamed_bodies(item.body, item.renamed_patient)
     return measure(
         make_sender,
         item.path,
         item.body,
         tokens,
+        bodies=bodies,
         concurrency=concurrency,
         count=count,
         max_seconds=plan.max_seconds,
@@ -106,11 +110,17 @@ def drive(
 def run(plan: Plan, today: date, progress: Callable[[str], None]) -> dict[str, Any]:
     """Run the whole benchmark; return everything the report needs."""
     from hooks.prefetch import PATHWAY_PREFETCH
+    from sandbox.patients import patient_id
 
-    items, _ = workload.build_workloads(
+    items, charts = workload.build_workloads(
         today, PATHWAY_PREFETCH, sizes=plan.sizes, fhir_server="http://127.0.0.1:9/fhir"
     )
     patient_view = [w for w in items if w.service_id == workload.PATIENT_VIEW]
+    unseen = [
+        workload.unseen_workload(w, patient_id(charts[w.resources]))
+        for w in patient_view
+        if w.resources == workload.UNSEEN_CHART
+    ]
     phases: list[Phase] = []
     servers: dict[str, Any] = {}
     for name, spec in (("bare", BARE_APP), ("naive", NAIVE_APP)):
@@ -118,7 +128,7 @@ def run(plan: Plan, today: date, progress: Callable[[str], None]) -> dict[str, A
             sender = http_sender(server.host, server.port)
             phases += drive(name, sender, patient_view, plan, audience_base=None, progress=progress)
             servers[name] = _server_figures(server)
-    service_phases, servers["service"] = _run_service(plan, today, items, progress)
+    service_phases, servers["service"] = _run_service(plan, today, items, unseen, progress)
     phases += service_phases
     _, sign_ms = presign("http://127.0.0.1/x", "/cds-services/b-all-pathway", 50)
     return {
@@ -129,7 +139,11 @@ def run(plan: Plan, today: date, progress: Callable[[str], None]) -> dict[str, A
 
 
 def _run_service(
-    plan: Plan, today: date, items: Sequence[Workload], progress: Callable[[str], None]
+    plan: Plan,
+    today: date,
+    items: Sequence[Workload],
+    unseen: Sequence[Workload],
+    progress: Callable[[str], None],
 ) -> tuple[list[Phase], dict[str, Any]]:
     from sandbox.patients import patient_id
 
@@ -141,6 +155,10 @@ def _run_service(
             sender = http_sender(server.host, server.port)
             base = server.base_url
             phases = drive("service", sender, items, plan, audience_base=base, progress=progress)
+            first_open = replace(plan, concurrency=(1,))
+            phases += drive(
+                "service", sender, unseen, first_open, audience_base=base, progress=progress
+            )
             for size in plan.no_prefetch_sizes:
                 fhir_env = _fhir_env(today, size)
                 with gunicorn(FHIR_APP, fhir_env, threads=32, health_path="/metadata") as fhir:

@@ -8,10 +8,11 @@ it. Bodies are encoded to bytes once, so the timed loop only sends them.
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -31,6 +32,8 @@ PATIENT_VIEW = "b-all-pathway"
 # order-sign runs on the chart nearest this size (the issue's reference chart).
 ORDER_SIGN_CHART = 1000
 ORDER_SIGN = "b-all-order-sign"
+# The chart also measured as never seen before (no remembered validation verdicts apply).
+UNSEEN_CHART = 1000
 
 
 @dataclass(frozen=True)
@@ -41,10 +44,32 @@ class Workload:
     service_id: str
     body: bytes
     resources: int
+    # Set on an "unseen" workload: each call renames this patient (see ``renamed_bodies``).
+    renamed_patient: str | None = None
 
     @property
     def path(self) -> str:
         return f"/cds-services/{self.service_id}"
+
+
+UNSEEN = "/unseen"
+
+
+def unseen_workload(item: Workload, pid: str) -> Workload:
+    """Return ``item`` sent as a chart the service has never seen, a new one on every call."""
+    return replace(item, name=item.name + UNSEEN, renamed_patient=pid)
+
+
+def renamed_bodies(body: bytes, pid: str) -> Iterator[bytes]:
+    """Yield ``body`` with the patient id replaced by a new one each time, wherever it occurs.
+
+    The child's id is in ``context.patientId``, the Patient, every ``subject`` reference and every
+    generated resource id, so each copy holds resources no earlier call sent: no validation
+    verdict the service remembers applies (a chart opened for the first time).
+    """
+    old = pid.encode()
+    for number in itertools.count(1):
+        yield body.replace(old, f"{pid}-unseen-{number}".encode())
 
 
 def chart(n_resources: int, today: date) -> Json:

@@ -5,6 +5,7 @@ The full benchmark (``python -m bench``) is not part of the suite; this keeps it
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 from datetime import date
@@ -17,6 +18,7 @@ from flask import Flask
 from bench import baselines, harness, report, workload
 from bench.client import Stats, percentile, summarise, wsgi_sender
 from cds_service import create_app
+from cds_service.fhir import models
 from hooks.prefetch import PATHWAY_PREFETCH
 
 TODAY = date(2026, 3, 2)
@@ -121,3 +123,23 @@ def test_targets_compare_the_service_with_the_floor() -> None:
         "1000 c1 naive p50 / ours": True,
         "peak RSS per worker MB": True,
     }
+
+
+def test_an_unseen_chart_is_new_on_every_call_and_still_answered(
+    service: Flask, items: list[workload.Workload], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    item = items[0]
+    pid = body_of(item)["context"]["patientId"]
+    unseen = workload.unseen_workload(item, pid)
+    first, second = itertools.islice(workload.renamed_bodies(item.body, pid), 2)
+    assert len({item.body, first, second}) == 3
+    assert json.loads(first)["context"]["patientId"] == f"{pid}-unseen-1"
+
+    validated: list[str] = []
+    real = models.parse_resource
+    monkeypatch.setattr(models, "parse_resource", lambda d: validated.append(d["id"]) or real(d))
+    stats = harness.run_phase(wsgi_sender(service), unseen, 1, PLAN, audience_base=BASE)
+    assert stats.statuses == {"200": stats.requests}
+    # Every call validates resources no earlier call sent: nothing is answered from memory.
+    patients = [v for v in validated if "-unseen-" in v and v.count("-") == pid.count("-") + 2]
+    assert len(patients) == len(set(patients)) == stats.requests + PLAN.warmup

@@ -101,16 +101,20 @@ class Validator:
 
 def codings(concept: Any) -> list[Pair]:
     """Return the (system, code) pairs of a CodeableConcept (or a list of them)."""
-    if isinstance(concept, list):
+    # Decoded JSON is a dict: tested first, as the abstract Mapping check costs more than the
+    # rest of this function (it runs for every resource of a big chart).
+    if type(concept) is dict or isinstance(concept, Mapping):
+        found = concept.get("coding")
+    elif isinstance(concept, list):
         return [pair for item in concept for pair in codings(item)]
-    # dict first: decoded JSON is always a dict, and the abstract Mapping check costs more than
-    # the rest of this function (it runs for every resource of a big chart).
-    if not isinstance(concept, (dict, Mapping)):
+    else:
+        return []
+    if type(found) is not list:
         return []
     return [
         (str(c.get("system", "")), str(c.get("code", "")))
-        for c in listed(concept.get("coding"))
-        if isinstance(c, (dict, Mapping))
+        for c in found
+        if type(c) is dict or isinstance(c, Mapping)
     ]
 
 
@@ -141,13 +145,12 @@ def fhir_date(value: Any) -> date | None:
 
 def observation_date(obs: Resource) -> date | None:
     """Return when an Observation was taken (effective[x], else issued)."""
-    period = obs.get("effectivePeriod")
-    start = period.get("start") if isinstance(period, Mapping) else None
-    for raw in (obs.get("effectiveDateTime"), obs.get("effectiveInstant"), start):
-        found = fhir_date(raw)
-        if found is not None:
-            return found
-    return fhir_date(obs.get("issued"))
+    found = fhir_date(obs.get("effectiveDateTime")) or fhir_date(obs.get("effectiveInstant"))
+    if found is None:  # the period is looked at only when needed: this runs for years of labs
+        period = obs.get("effectivePeriod")
+        if period is not None and isinstance(period, (dict, Mapping)):
+            found = fhir_date(period.get("start"))
+    return found or fhir_date(obs.get("issued"))
 
 
 def source(resource: Resource, when: date | None = None) -> Source:

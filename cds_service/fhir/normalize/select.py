@@ -14,7 +14,7 @@ from typing import Any
 
 from cds_service.fhir.normalize import conditions as cond
 from cds_service.fhir.normalize import labs, treatment
-from cds_service.fhir.normalize.common import Resource, Validator, Vocab, codings, text
+from cds_service.fhir.normalize.common import Resource, Validator, Vocab, codings
 from cds_service.pathway.knowledge import Knowledge
 
 # Observation.status values that count as a result (entered-in-error, cancelled, registered don't).
@@ -131,7 +131,8 @@ def _read_lazily(obs: Resource, vocab: Vocab) -> bool:
 
 
 def _is_relevant_result(obs: Resource, vocab: Vocab, windows: labs.Windows) -> bool:
-    if text(obs.get("status")) not in RESULT_STATUS:
+    status = obs.get("status")
+    if type(status) is not str or status not in RESULT_STATUS:
         return False
     pairs = codings(obs.get("code"))
     # isdisjoint runs in C: this test runs for every Observation of a chart (years of labs).
