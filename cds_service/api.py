@@ -73,20 +73,40 @@ def _authenticate() -> None:
     g.jwt_claims = rt.verifier.verify(request.headers.get("Authorization"), audience)
 
 
-def _body_continues(raw: bytes) -> bool:
+def _read_body() -> bytes:
+    """Return the request body; 413 above MAX_CONTENT_LENGTH, however it was sent."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    length = request.content_length
+    if length is None:
+        raw = request.get_data(cache=False)  # chunked: werkzeug stops reading at the limit
+        if _body_continues(raw, limit):
+            raise PayloadTooLarge()
+        return raw
+    if limit is not None and length > limit:
+        raise PayloadTooLarge()
+    # One read of the declared length. Werkzeug's limited stream would read in 64 KiB steps,
+    # and gunicorn copies what it holds back on every step (about 1.4 ms for a 0.7 MB chart).
+    stream, parts, remaining = request.environ["wsgi.input"], [], length
+    while remaining > 0:
+        part = stream.read(remaining)
+        if not part:
+            break  # the client stopped early: the short body fails to decode (400)
+        parts.append(part)
+        remaining -= len(part)
+    return b"".join(parts)
+
+
+def _body_continues(raw: bytes, limit: int | None) -> bool:
     """Say whether a body without Content-Length (chunked) went on past the size limit."""
     # Werkzeug stops reading such a body at MAX_CONTENT_LENGTH without raising: the cut-off
     # body would be answered 400 (invalid JSON) instead of 413. Found by tests/security.
-    limit = current_app.config.get("MAX_CONTENT_LENGTH")
-    if request.content_length is not None or limit is None or len(raw) < limit:
+    if limit is None or len(raw) < limit:
         return False
     return bool(request.environ["wsgi.input"].read(1))
 
 
 def _read_json() -> Any:
-    raw = request.get_data(cache=False)  # werkzeug enforces MAX_CONTENT_LENGTH (413)
-    if _body_continues(raw):
-        raise PayloadTooLarge()
+    raw = _read_body()
     try:
         return json.loads(raw)
     except (ValueError, RecursionError):

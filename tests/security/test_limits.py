@@ -78,6 +78,26 @@ def test_body_far_over_the_limit_is_413(limited_app: Flask, ehr: Ehr) -> None:
     _assert_too_large(response.status_code, response.get_data(as_text=True))
 
 
+def test_body_shorter_than_its_content_length_is_400(limited_app: Flask, ehr: Ehr) -> None:
+    raw = _padded(LIMIT // 2)
+    response = _post_raw(
+        limited_app, ehr, raw[:-100], environ_overrides={"CONTENT_LENGTH": str(len(raw))}
+    )
+    assert response.status_code == 400
+    assert response.get_json()["issue"][0]["expression"] == ["$"]
+
+
+def test_a_large_body_over_real_http_is_read_whole(served: str, ehr: Ehr) -> None:
+    raw = _padded(LIMIT)
+    response = requests.post(
+        served + PV,
+        data=raw,
+        headers={"Content-Type": "application/json", **ehr.headers(PV)},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text[:300]
+
+
 @pytest.fixture
 def served(limited_app: Flask) -> Iterator[str]:
     """Serve the app over real HTTP (werkzeug, loopback) for transfer-encoding tests."""

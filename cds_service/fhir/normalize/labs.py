@@ -75,11 +75,15 @@ def may_be_read(obs: Resource, pairs: Sequence[Pair], windows: Windows) -> bool:
     Exactly the ``within`` tests of ``latest_within`` and ``wbc_at_diagnosis``: a result outside
     them can never become a fact, so it need not be validated.
     """
-    bounds = [span for pair in pairs for span in windows.get(pair, ())]
-    if not bounds:
-        return False
-    when = observation_date(obs)
-    return when is not None and any(first <= when <= last for first, last in bounds)
+    when = None  # dated only when a code has a window: this runs for years of labs
+    for pair in pairs:
+        for first, last in windows.get(pair, ()):
+            when = when or observation_date(obs)
+            if when is None:
+                return False
+            if first <= when <= last:
+                return True
+    return False
 
 
 def readings(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any
 
 from cds_service.fhir.normalize import conditions as cond
@@ -63,7 +64,7 @@ def select(
         unavailable,
         "observations",
         "Observation",
-        lambda r: _is_relevant_result(r, vocab, windows),
+        partial(_is_relevant_result, vocab=vocab, windows=windows),  # no lambda frame per result
     )
     observations, series = _split_results(results, vocab, validator)
     return Chart(
