@@ -138,6 +138,54 @@ def measure(
     return summarise(latencies, statuses, time.perf_counter() - clock["started"])
 
 
+@dataclass
+class Lane:
+    """One server's part of an interleaved phase: its sender and what it sends, call by call."""
+
+    name: str
+    send: Sender
+    path: str
+    bodies: Iterator[bytes]
+    tokens: Iterator[str | None]
+
+    def call(self) -> tuple[float, int]:
+        """Make one call; return its latency in ms and its status."""
+        body, token = next(self.bodies), next(self.tokens, None)
+        started = time.perf_counter()
+        status = self.send(self.path, body, token)
+        return (time.perf_counter() - started) * 1000, status
+
+
+def interleave(
+    lanes: Sequence[Lane], *, rounds: int, max_seconds: float, warmup: int = 0
+) -> dict[str, Stats]:
+    """Call every lane once per round, one call at a time; return each lane's figures.
+
+    The lanes' calls alternate (the order rotates each round), so a slow spell of the machine
+    (another tenant of the host, a frequency change) falls on every lane alike and the ratios
+    between lanes hold, where phases run minutes apart could differ by a third. Throughput is
+    per lane: its calls over the time it spent in them.
+    """
+    for lane in lanes:
+        for _ in range(warmup):
+            lane.call()
+    latencies: dict[str, list[float]] = {lane.name: [] for lane in lanes}
+    statuses: dict[str, Counter[int]] = {lane.name: Counter() for lane in lanes}
+    deadline = time.perf_counter() + max_seconds
+    for number in range(rounds):
+        if time.perf_counter() >= deadline:
+            break
+        shift = number % len(lanes)
+        for lane in [*lanes[shift:], *lanes[:shift]]:
+            elapsed, status = lane.call()
+            latencies[lane.name].append(elapsed)
+            statuses[lane.name][status] += 1
+    return {
+        name: summarise(times, statuses[name], sum(times) / 1000)
+        for name, times in latencies.items()
+    }
+
+
 def summarise(latencies: list[float], statuses: Counter[int], seconds: float) -> Stats:
     """Turn raw latencies and statuses into a ``Stats``."""
     ordered = sorted(latencies)

@@ -1,20 +1,23 @@
-"""The benchmark run: start each server, drive every phase, collect figures for the report.
+"""The benchmark run: start the servers, drive every phase, collect figures for the report.
 
-Servers run one after another (never side by side), each under the same gunicorn setup, so they
-compete with nothing but the client for the two cores.
+The service and both baselines run side by side, each under the same gunicorn setup. At
+concurrency 1 their calls are interleaved (``paired_phase``), so the ratios compare calls made in
+the same moments; the phases with more clients load one server at a time, the others idle.
 """
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
 from bench import report, workload
-from bench.client import SenderFactory, Stats, http_sender, measure
+from bench.client import Lane, SenderFactory, Stats, http_sender, interleave, measure
 from bench.report import Phase
 from bench.serving import Server, gunicorn
 from bench.workload import Workload
@@ -116,58 +119,100 @@ def run(plan: Plan, today: date, progress: Callable[[str], None]) -> dict[str, A
         today, PATHWAY_PREFETCH, sizes=plan.sizes, fhir_server="http://127.0.0.1:9/fhir"
     )
     patient_view = [w for w in items if w.service_id == workload.PATIENT_VIEW]
-    unseen = [
-        workload.unseen_workload(w, patient_id(charts[w.resources]))
+    unseen = {
+        w.name: workload.unseen_workload(w, patient_id(charts[w.resources]))
         for w in patient_view
         if w.resources == workload.UNSEEN_CHART
-    ]
-    phases: list[Phase] = []
-    servers: dict[str, Any] = {}
-    for name, spec in (("bare", BARE_APP), ("naive", NAIVE_APP)):
-        with gunicorn(spec) as server:
-            sender = http_sender(server.host, server.port)
-            phases += drive(name, sender, patient_view, plan, audience_base=None, progress=progress)
-            servers[name] = _server_figures(server)
-    service_phases, servers["service"] = _run_service(plan, today, items, unseen, progress)
-    phases += service_phases
-    _, sign_ms = presign("http://127.0.0.1/x", "/cds-services/b-all-pathway", 50)
-    return {
-        "phases": phases,
-        "servers": servers,
-        "jwt_sign_ms_per_token": round(sign_ms, 3),
     }
-
-
-def _run_service(
-    plan: Plan,
-    today: date,
-    items: Sequence[Workload],
-    unseen: Sequence[Workload],
-    progress: Callable[[str], None],
-) -> tuple[list[Phase], dict[str, Any]]:
-    from sandbox.patients import patient_id
-
-    with tempfile.TemporaryDirectory(prefix="cds-bench-ledger-") as ledger:
+    with tempfile.TemporaryDirectory(prefix="cds-bench-ledger-") as ledger, ExitStack() as stack:
         # A private ledger per run: the benchmark must not fill the developer's local database.
         env = {"CDS_PROFILE": "local", "CDS_FHIR_ALLOWED_HOSTS": "127.0.0.1",
                "CDS_DATABASE_URL": f"sqlite:///{ledger}/feedback.sqlite3"}  # fmt: skip
-        with gunicorn(SERVICE_APP, env) as server:
+        # Started one at a time (each start-up is timed alone); idle, a server costs nothing.
+        servers = {
+            "bare": stack.enter_context(gunicorn(BARE_APP)),
+            "naive": stack.enter_context(gunicorn(NAIVE_APP)),
+            "service": stack.enter_context(gunicorn(SERVICE_APP, env)),
+        }
+        phases = []
+        for item in patient_view:
+            phases += paired_phase(servers, item, unseen.get(item.name), plan, progress)
+        crowded = replace(plan, concurrency=tuple(c for c in plan.concurrency if c > 1))
+        for name, server in servers.items():
             sender = http_sender(server.host, server.port)
-            base = server.base_url
-            phases = drive("service", sender, items, plan, audience_base=base, progress=progress)
-            first_open = replace(plan, concurrency=(1,))
+            base = server.base_url if name == "service" else None
             phases += drive(
-                "service", sender, unseen, first_open, audience_base=base, progress=progress
+                name, sender, patient_view, crowded, audience_base=base, progress=progress
             )
-            for size in plan.no_prefetch_sizes:
-                fhir_env = _fhir_env(today, size)
-                with gunicorn(FHIR_APP, fhir_env, threads=32, health_path="/metadata") as fhir:
-                    pid = patient_id(workload.chart(size, today))
-                    item = workload.no_prefetch_workload(pid, size, fhir.base_url)
-                    phases += drive(
-                        "service", sender, [item], plan, audience_base=base, progress=progress
-                    )
-            return phases, _server_figures(server)
+        phases += _service_only(servers["service"], items, plan, today, progress)
+        figures = {name: _server_figures(server) for name, server in servers.items()}
+    _, sign_ms = presign("http://127.0.0.1/x", "/cds-services/b-all-pathway", 50)
+    return {"phases": phases, "servers": figures, "jwt_sign_ms_per_token": round(sign_ms, 3)}
+
+
+def paired_phase(
+    servers: dict[str, Server],
+    item: Workload,
+    unseen: Workload | None,
+    plan: Plan,
+    progress: Callable[[str], None],
+) -> list[Phase]:
+    """Measure one chart at concurrency 1 on every server at once, their calls interleaved.
+
+    The ratios to the baselines come from these phases: measured side by side, call by call,
+    they do not move with the machine's speed of the moment (bench/README.md).
+    """
+    count = plan.count(item.resources, 1)
+    service = servers["service"]
+    lanes = {
+        (name, item.name): _lane(name, server, item, count + plan.warmup)
+        for name, server in servers.items()
+    }
+    if unseen is not None:
+        lanes["service", unseen.name] = _lane("unseen", service, unseen, count + plan.warmup)
+    stats = interleave(
+        list(lanes.values()),
+        rounds=count,
+        max_seconds=plan.max_seconds * len(lanes),
+        warmup=plan.warmup,
+    )
+    found = [Phase(server, name, 1, stats[lane.name]) for (server, name), lane in lanes.items()]
+    for phase in found:
+        progress(report.table([phase]).splitlines()[-1])
+    return found
+
+
+def _lane(name: str, server: Server, item: Workload, calls: int) -> Lane:
+    bodies: Iterator[bytes] = itertools.repeat(item.body)
+    if item.renamed_patient is not None:
+        bodies = workload.renamed_bodies(item.body, item.renamed_patient)
+    signed = name in ("service", "unseen")
+    tokens = presign(server.base_url, item.path, calls)[0] if signed else [None] * calls
+    send = http_sender(server.host, server.port)()
+    return Lane(name, send, item.path, bodies, iter(tokens))
+
+
+def _service_only(
+    server: Server,
+    items: Sequence[Workload],
+    plan: Plan,
+    today: date,
+    progress: Callable[[str], None],
+) -> list[Phase]:
+    """Order-sign at every concurrency, then patient-view with no prefetch (FHIR fetched)."""
+    from sandbox.patients import patient_id
+
+    sender = http_sender(server.host, server.port)
+    base = server.base_url
+    signing = [w for w in items if w.service_id == workload.ORDER_SIGN]
+    phases = drive("service", sender, signing, plan, audience_base=base, progress=progress)
+    for size in plan.no_prefetch_sizes:
+        fhir_env = _fhir_env(today, size)
+        with gunicorn(FHIR_APP, fhir_env, threads=32, health_path="/metadata") as fhir:
+            pid = patient_id(workload.chart(size, today))
+            item = workload.no_prefetch_workload(pid, size, fhir.base_url)
+            phases += drive("service", sender, [item], plan, audience_base=base, progress=progress)
+    return phases
 
 
 def _fhir_env(today: date, size: int) -> dict[str, str]:

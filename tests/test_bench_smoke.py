@@ -16,7 +16,7 @@ import pytest
 from flask import Flask
 
 from bench import baselines, harness, report, workload
-from bench.client import Stats, percentile, summarise, wsgi_sender
+from bench.client import Lane, Stats, interleave, percentile, summarise, wsgi_sender
 from cds_service import create_app
 from cds_service.fhir import models
 from hooks.prefetch import PATHWAY_PREFETCH
@@ -143,3 +143,30 @@ def test_an_unseen_chart_is_new_on_every_call_and_still_answered(
     # Every call validates resources no earlier call sent: nothing is answered from memory.
     patients = [v for v in validated if "-unseen-" in v and v.count("-") == pid.count("-") + 2]
     assert len(patients) == len(set(patients)) == stats.requests + PLAN.warmup
+
+
+def test_interleaved_lanes_take_turns_and_each_get_every_round(
+    service: Flask, items: list[workload.Workload]
+) -> None:
+    item = items[0]
+    order: list[str] = []
+
+    def lane(name: str, app: Flask, tokens: list[str | None]) -> Lane:
+        send = wsgi_sender(app)()
+
+        def recorded(path: str, body: bytes, token: str | None) -> int:
+            order.append(name)
+            return send(path, body, token)
+
+        return Lane(name, recorded, item.path, itertools.repeat(item.body), iter(tokens))
+
+    signed: list[str | None] = list(harness.presign(BASE, item.path, 5)[0])
+    bare = baselines.create_bare_app()
+    lanes = [lane("bare", bare, [None] * 5), lane("service", service, signed)]
+    stats = interleave(lanes, rounds=4, max_seconds=30.0, warmup=1)
+    assert {name: s.statuses for name, s in stats.items()} == {
+        "bare": {"200": 4},
+        "service": {"200": 4},
+    }
+    # Warm-up first, then rounds whose order rotates: no lane always goes first.
+    assert order == ["bare", "service"] + ["bare", "service", "service", "bare"] * 2
