@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -31,7 +32,14 @@ class ReplayCache(Protocol):
 
 
 class MemoryReplayCache:
-    """Thread-safe, bounded, per-process cache (one gunicorn worker sees only its own tokens)."""
+    """Thread-safe, bounded, per-process cache (one gunicorn worker sees only its own tokens).
+
+    A remembered key costs one object, the key itself: expiry times are whole seconds, rounded
+    up (a key is never forgotten early), and every key that expires in the same second shares
+    one bucket. Objects that outlive a call stay scattered among the memory later calls
+    allocate: with three of them per call (key, expiry, heap entry) a 1,000-resource call was
+    1-3 % slower in paired runs than with one (bench/README.md).
+    """
 
     def __init__(
         self, *, max_entries: int = DEFAULT_MAX_ENTRIES, clock: Callable[[], float] = time.time
@@ -41,8 +49,9 @@ class MemoryReplayCache:
         self._max_entries = max_entries
         self._clock = clock
         self._lock = threading.Lock()
-        self._expiry: dict[str, float] = {}
-        self._heap: list[tuple[float, str]] = []
+        self._expiry: dict[str, _Bucket] = {}  # key -> the bucket of the second it expires
+        self._buckets: dict[int, _Bucket] = {}
+        self._seconds: list[int] = []  # heap of the buckets' seconds
 
     def __len__(self) -> int:
         with self._lock:
@@ -54,20 +63,36 @@ class MemoryReplayCache:
             now = self._clock()
             self._prune(now)
             known = self._expiry.get(key)
-            if known is not None and known > now:
+            if known is not None and known.second > now:
                 return False
             if len(self._expiry) >= self._max_entries:
                 # Forgetting a live jti would let that token be replayed: refuse new ones instead.
                 raise ReplayStoreError("replay cache full")
-            self._expiry[key] = expires_at
-            heapq.heappush(self._heap, (expires_at, key))
+            second = math.ceil(expires_at)
+            bucket = self._buckets.get(second)
+            if bucket is None:
+                bucket = self._buckets[second] = _Bucket(second)
+                heapq.heappush(self._seconds, second)
+            bucket.keys.append(key)
+            self._expiry[key] = bucket
             return True
 
     def _prune(self, now: float) -> None:
-        while self._heap and self._heap[0][0] <= now:
-            expires_at, key = heapq.heappop(self._heap)
-            if self._expiry.get(key) == expires_at:
-                del self._expiry[key]
+        while self._seconds and self._seconds[0] <= now:
+            bucket = self._buckets.pop(heapq.heappop(self._seconds))
+            for key in bucket.keys:
+                if self._expiry.get(key) is bucket:  # not re-added since with a later expiry
+                    del self._expiry[key]
+
+
+class _Bucket:
+    """The keys that expire in one whole second."""
+
+    __slots__ = ("keys", "second")
+
+    def __init__(self, second: int) -> None:
+        self.second = second
+        self.keys: list[str] = []
 
 
 class RedisReplayCache:

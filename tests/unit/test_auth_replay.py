@@ -61,6 +61,30 @@ def test_memory_cache_forgets_a_jti_once_it_has_expired(clock: Clock) -> None:
     assert len(cache) == 1
 
 
+def test_memory_cache_never_forgets_a_jti_before_it_expires(clock: Clock) -> None:
+    cache = MemoryReplayCache(clock=clock)
+    assert cache.first_use("iss|a", NOW + 10.2)
+    for elapsed in (10.0, 10.19, 10.2):
+        clock.now = NOW + elapsed
+        assert not cache.first_use("iss|a", NOW + 500)
+    clock.now = NOW + 11.01  # expiry rounded up to a whole second, never down
+    assert cache.first_use("iss|a", NOW + 500)
+
+
+def test_memory_cache_keeps_keys_sharing_an_expiry_second_apart(clock: Clock) -> None:
+    cache = MemoryReplayCache(clock=clock)
+    assert cache.first_use("iss|a", NOW + 10.1)
+    assert cache.first_use("iss|b", NOW + 10.9)
+    assert (cache.first_use("iss|a", NOW + 10), cache.first_use("iss|b", NOW + 10)) == (
+        False,
+        False,
+    )
+    clock.now += 12
+    assert len(cache) == 2  # pruned on the next call, not by a timer
+    assert cache.first_use("iss|c", NOW + 100)
+    assert len(cache) == 1
+
+
 def test_memory_cache_prunes_expired_entries_before_refusing_as_full(clock: Clock) -> None:
     cache = MemoryReplayCache(max_entries=2, clock=clock)
     assert cache.first_use("a", NOW + 10)
