@@ -65,6 +65,7 @@ class _SqliteWriterLock:
 
 
 def writer_lock(url: str) -> _SqliteWriterLock | None:
+    """Return the lock writers to ``url`` take (None for servers such as PostgreSQL)."""
     if _is_memory(url):
         return _SqliteWriterLock(None)  # one shared connection cannot hold two transactions
     parsed = make_url(url)
@@ -82,6 +83,7 @@ def _is_memory(url: str) -> bool:
 
 
 def make_engine(url: str) -> sa.Engine:
+    """Return the engine for ``url`` (a SQLite file in WAL mode; in-memory on one connection)."""
     if _is_memory(url):
         return sa.create_engine(
             "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
