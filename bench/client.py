@@ -79,21 +79,20 @@ def percentile(sorted_values: Sequence[float], fraction: float) -> float:
 def measure(
     make_sender: SenderFactory,
     path: str,
-    body: bytes,
+    bodies: Iterator[bytes],
     tokens: Iterator[str | None],
     *,
     concurrency: int,
     count: int,
     max_seconds: float,
     warmup: int = 0,
-    bodies: Iterator[bytes] | None = None,
 ) -> Stats:
-    """Post ``body`` ``count`` times from ``concurrency`` threads; return the latency figures.
+    """Post ``count`` calls from ``concurrency`` threads; return the latency figures.
 
-    ``tokens`` yields one bearer token per call (warm-up calls included); ``bodies``, when given,
-    one body per call instead of ``body``, taken before the call's clock starts. Warm-up calls
-    go first on each connection, are not counted, and stop when ``max_seconds`` have passed; the
-    timed calls then have ``max_seconds`` of their own.
+    ``bodies`` and ``tokens`` yield one body and one bearer token per call (warm-up calls
+    included), taken before the call's clock starts. Warm-up calls go first on each connection,
+    are not counted, and stop when ``max_seconds`` have passed; the timed calls then have
+    ``max_seconds`` of their own.
     """
     lock = threading.Lock()
     remaining = itertools.count()
@@ -107,7 +106,7 @@ def measure(
 
     def take() -> tuple[bytes, str | None]:
         with lock:
-            return (body if bodies is None else next(bodies)), next(tokens, None)
+            return next(bodies), next(tokens, None)
 
     def client(sender: Sender) -> None:
         for _ in range(warmup):

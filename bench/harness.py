@@ -7,7 +7,6 @@ the same moments; the phases with more clients load one server at a time, the ot
 
 from __future__ import annotations
 
-import itertools
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -74,15 +73,11 @@ def run_phase(
     else:
         signed, _ = presign(audience_base, item.path, count + plan.warmup * concurrency)
         tokens = iter(signed)
-    bodies = None
-    if item.renamed_patient is not None:
-        bodies = workload.renamed_bodies(item.body, item.renamed_patient)
     return measure(
         make_sender,
         item.path,
-        item.body,
+        item.bodies(),
         tokens,
-        bodies=bodies,
         concurrency=concurrency,
         count=count,
         max_seconds=plan.max_seconds,
@@ -183,13 +178,10 @@ def paired_phase(
 
 
 def _lane(name: str, server: Server, item: Workload, calls: int) -> Lane:
-    bodies: Iterator[bytes] = itertools.repeat(item.body)
-    if item.renamed_patient is not None:
-        bodies = workload.renamed_bodies(item.body, item.renamed_patient)
     signed = name in ("service", "unseen")
     tokens = presign(server.base_url, item.path, calls)[0] if signed else [None] * calls
     send = http_sender(server.host, server.port)()
-    return Lane(name, send, item.path, bodies, iter(tokens))
+    return Lane(name, send, item.path, item.bodies(), iter(tokens))
 
 
 def _service_only(

@@ -51,6 +51,12 @@ class Workload:
     def path(self) -> str:
         return f"/cds-services/{self.service_id}"
 
+    def bodies(self) -> Iterator[bytes]:
+        """Yield the body of each call: the same bytes, or a renamed copy for an unseen chart."""
+        if self.renamed_patient is None:
+            return itertools.repeat(self.body)
+        return renamed_bodies(self.body, self.renamed_patient)
+
 
 UNSEEN = "/unseen"
 

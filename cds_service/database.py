@@ -66,20 +66,10 @@ class _SqliteWriterLock:
 
 def writer_lock(url: str) -> _SqliteWriterLock | None:
     """Return the lock writers to ``url`` take (None for servers such as PostgreSQL)."""
-    if _is_memory(url):
-        return _SqliteWriterLock(None)  # one shared connection cannot hold two transactions
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite":
+    if not _is_sqlite(url):
         return None
-    database = parsed.database or ""
-    if database.startswith("file:"):
-        return _SqliteWriterLock(None)
-    return _SqliteWriterLock(Path(database).expanduser().with_name(Path(database).name + ".lock"))
-
-
-def _is_memory(url: str) -> bool:
-    parsed = make_url(url or "sqlite://")
-    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
+    path = _sqlite_file(url)  # None in memory (one shared connection) or for a file: URI
+    return _SqliteWriterLock(None if path is None else path.with_name(path.name + ".lock"))
 
 
 def make_engine(url: str) -> sa.Engine:
@@ -88,16 +78,31 @@ def make_engine(url: str) -> sa.Engine:
         return sa.create_engine(
             "sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False}
         )
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        database = parsed.database or ""
-        if not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        # Wait for a busy writer instead of failing: several threads may post feedback at once.
-        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
-        sa.event.listen(engine, "connect", _sqlite_wal)
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    if not _is_sqlite(url):
+        return sa.create_engine(url, pool_pre_ping=True)
+    path = _sqlite_file(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    # Wait for a busy writer instead of failing: several threads may post feedback at once.
+    engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+    sa.event.listen(engine, "connect", _sqlite_wal)
+    return engine
+
+
+def _is_sqlite(url: str) -> bool:
+    return make_url(url or "sqlite://").get_backend_name() == "sqlite"
+
+
+def _is_memory(url: str) -> bool:
+    return _is_sqlite(url) and make_url(url or "sqlite://").database in (None, "", ":memory:")
+
+
+def _sqlite_file(url: str) -> Path | None:
+    """Return the file of a SQLite URL given as a path (not in memory, not a ``file:`` URI)."""
+    if _is_memory(url):
+        return None
+    database = make_url(url).database or ""
+    return None if database.startswith("file:") else Path(database).expanduser()
 
 
 def _sqlite_wal(dbapi_connection: Any, _record: Any) -> None:
